@@ -1,0 +1,12 @@
+# CNN_SANITIZE=address,undefined builds everything with those sanitizers.
+# Undefined behaviour is made fatal so that a test fails rather than prints.
+if(CNN_SANITIZE)
+  string(REPLACE "," ";" cnn_sanitizers "${CNN_SANITIZE}")
+  string(REPLACE ";" "," cnn_sanitize_list "${cnn_sanitizers}")
+  set(cnn_sanitize_flags -fsanitize=${cnn_sanitize_list} -fno-omit-frame-pointer)
+  if("undefined" IN_LIST cnn_sanitizers)
+    list(APPEND cnn_sanitize_flags -fno-sanitize-recover=undefined)
+  endif()
+  add_compile_options($<$<COMPILE_LANGUAGE:C,CXX>:${cnn_sanitize_flags}>)
+  add_link_options(${cnn_sanitize_flags})
+endif()

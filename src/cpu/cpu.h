@@ -1,0 +1,45 @@
+/* src/cpu/cpu.h - what the CPU backend's files share. */
+#ifndef CNN_CPU_H
+#define CNN_CPU_H
+
+#include <stdint.h>
+
+#include "../backend.h"
+
+/* The core's services (set when the backend is created). */
+extern const cnn_host_api *cnn_cpu_host;
+
+/* Number of logical CPU devices (CNN_CPU_DEVICES, default 1). */
+int cnn_cpu_device_count(void);
+/* Threads a logical CPU device uses: its share of the machine's. */
+int cnn_cpu_device_threads(int device);
+
+/* Runs body(begin, end, ctx) over [0, n) split into contiguous chunks, one
+ * per thread of `device`, chunk boundaries a multiple of `align` elements
+ * (so vector loops stay aligned). Static split: the same n and thread count
+ * always give the same chunks (determinism). Each worker, the calling
+ * thread included, runs with denormals flushed to zero, and the calling
+ * thread's floating-point environment is restored afterwards. */
+typedef void (*cnn_cpu_range_fn)(int64_t begin, int64_t end, void *ctx);
+void cnn_cpu_parallel_for(int device, int64_t n, int64_t align,
+                          cnn_cpu_range_fn body, void *ctx);
+
+/* Flush-to-zero and denormals-are-zero for the current thread; returns the
+ * state to hand back to cnn_cpu_fpenv_restore. */
+unsigned cnn_cpu_fpenv_enter(void);
+void cnn_cpu_fpenv_restore(unsigned saved);
+
+/* One line about the BLAS linked in ("none", or OpenBLAS's configuration
+ * and threading), for cnn info. */
+void cnn_cpu_blas_describe(char *buf, size_t size);
+
+/* Op implementations (src/cpu/elementwise.c, src/cpu/fill.c). */
+cnn_status cnn_cpu_fill(const cnn_op_args *args);
+cnn_status cnn_cpu_uniform(const cnn_op_args *args);
+cnn_status cnn_cpu_normal(const cnn_op_args *args);
+cnn_status cnn_cpu_add(const cnn_op_args *args);
+cnn_status cnn_cpu_scale(const cnn_op_args *args);
+cnn_status cnn_cpu_relu_forward(const cnn_op_args *args);
+cnn_status cnn_cpu_relu_backward(const cnn_op_args *args);
+
+#endif /* CNN_CPU_H */

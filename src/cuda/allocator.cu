@@ -1,0 +1,130 @@
+/* src/cuda/allocator.cu - a caching allocator over cudaMalloc, one pool per
+ * device. cudaMalloc and cudaFree synchronise the whole device and cost
+ * tens of microseconds, so freed blocks are kept and handed out again.
+ *
+ * Stream safety: every op of a device runs on that device's one stream, so
+ * a block freed by the host and handed to a later op is used only after
+ * the work queued before the free: stream order protects it. (When more
+ * streams arrive, a freed block will carry an event to wait on.)
+ *
+ * Sizes are rounded (512 bytes below 1 MiB, 1 MiB above) and blocks are
+ * not split; a cached block is reused for a request of at least half its
+ * size. On an out-of-memory the pool waits for the device, returns its
+ * cache to the driver and tries once more. */
+#include <map>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+
+#include "cuda_common.cuh"
+
+namespace {
+
+struct pool {
+    std::mutex lock;
+    std::multimap<size_t, void *> cached;      /* size -> free block */
+    std::unordered_map<void *, size_t> in_use; /* block -> size */
+    size_t bytes_in_use = 0;
+    size_t bytes_cached = 0;
+    size_t peak_in_use = 0;
+};
+
+pool pools[64];
+
+size_t round_size(size_t bytes)
+{
+    const size_t small = 512, large = (size_t)1 << 20;
+    size_t unit = bytes < large ? small : large;
+    return (bytes + unit - 1) / unit * unit;
+}
+
+void release_cache(pool &p)
+{
+    for (auto &entry : p.cached)
+        cudaFree(entry.second);
+    p.cached.clear();
+    p.bytes_cached = 0;
+}
+
+} // namespace
+
+cnn_status cnn_cuda_alloc(cnn_cuda_context *ctx, size_t bytes, void **ptr)
+{
+    pool &p = pools[ctx->device];
+    std::lock_guard<std::mutex> guard(p.lock);
+    size_t size = round_size(bytes);
+    if (size < bytes)
+        return cnn_backend_error(cnn_cuda_host, CNN_ERR_OUT_OF_MEMORY,
+                                 "cuda:%d: %zu bytes is more than any device "
+                                 "holds", ctx->device, bytes);
+    auto hit = p.cached.lower_bound(size);
+    void *block = NULL;
+    if (hit != p.cached.end() && hit->first / 2 <= size) {
+        size = hit->first;
+        block = hit->second;
+        p.cached.erase(hit);
+        p.bytes_cached -= size;
+    } else {
+        cudaError_t err = cudaMalloc(&block, size);
+        if (err == cudaErrorMemoryAllocation) {
+            cudaGetLastError(); /* not sticky: clear it */
+            cudaStreamSynchronize(ctx->stream);
+            release_cache(p);
+            err = cudaMalloc(&block, size);
+        }
+        if (err == cudaErrorMemoryAllocation) {
+            cudaGetLastError();
+            size_t free_bytes = 0, total = 0;
+            cudaMemGetInfo(&free_bytes, &total);
+            return cnn_backend_error(
+                cnn_cuda_host, CNN_ERR_OUT_OF_MEMORY,
+                "cuda:%d: out of device memory allocating %zu bytes "
+                "(%zu of %zu bytes free; %zu in use by cnn)",
+                ctx->device, bytes, free_bytes, total, p.bytes_in_use);
+        }
+        if (err != cudaSuccess)
+            return cnn_cuda_check(ctx, err, "cudaMalloc");
+    }
+    try {
+        p.in_use.emplace(block, size);
+    } catch (const std::bad_alloc &) {
+        p.cached.emplace(size, block);
+        p.bytes_cached += size;
+        return cnn_backend_error(cnn_cuda_host, CNN_ERR_OUT_OF_MEMORY,
+                                 "cuda:%d: no host memory for the allocator's "
+                                 "bookkeeping", ctx->device);
+    }
+    p.bytes_in_use += size;
+    if (p.bytes_in_use > p.peak_in_use)
+        p.peak_in_use = p.bytes_in_use;
+    *ptr = block;
+    return CNN_OK;
+}
+
+void cnn_cuda_free(cnn_cuda_context *ctx, void *ptr)
+{
+    if (!ptr)
+        return;
+    pool &p = pools[ctx->device];
+    std::lock_guard<std::mutex> guard(p.lock);
+    auto it = p.in_use.find(ptr);
+    if (it == p.in_use.end())
+        return; /* not ours: the core only frees what alloc returned */
+    size_t size = it->second;
+    p.in_use.erase(it);
+    p.bytes_in_use -= size;
+    try {
+        p.cached.emplace(size, ptr);
+        p.bytes_cached += size;
+    } catch (const std::bad_alloc &) {
+        cudaFree(ptr); /* no room to remember it: give it back */
+    }
+}
+
+void cnn_cuda_trim(cnn_cuda_context *ctx)
+{
+    pool &p = pools[ctx->device];
+    std::lock_guard<std::mutex> guard(p.lock);
+    cudaStreamSynchronize(ctx->stream);
+    release_cache(p);
+}

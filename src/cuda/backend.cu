@@ -1,0 +1,340 @@
+/* src/cuda/backend.cu - the CUDA backend module: devices, contexts, error
+ * mapping, memory transfers and the backend table that the registry gets
+ * from cnn_cuda_backend_open. */
+#include <dlfcn.h>
+#include <mutex>
+#include <stdio.h>
+#include <string.h>
+
+#include "cuda_common.cuh"
+
+#ifdef CNN_HAVE_CUDNN
+#include <cudnn.h>
+#endif
+#include <cublas_v2.h>
+
+const cnn_host_api *cnn_cuda_host;
+
+static std::mutex contexts_lock;
+static cnn_cuda_context *contexts[64];
+static int device_total = -1;      /* -1: not counted yet */
+static char no_device_why[512];    /* why device_total is 0 */
+
+static bool is_sticky(cudaError_t err)
+{
+    switch (err) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+        return true;
+    default:
+        return false;
+    }
+}
+
+cnn_status cnn_cuda_check(cnn_cuda_context *ctx, cudaError_t err,
+                          const char *what)
+{
+    if (err == cudaSuccess)
+        return CNN_OK;
+    int device = ctx ? ctx->device : -1;
+    if (is_sticky(err) && ctx)
+        ctx->lost = true;
+    cnn_status status = is_sticky(err) ? CNN_ERR_DEVICE_LOST
+                        : err == cudaErrorMemoryAllocation
+                            ? CNN_ERR_OUT_OF_MEMORY
+                            : CNN_ERR_DEVICE;
+    return cnn_backend_error(cnn_cuda_host, status, "cuda:%d: %s failed: %s (%s)",
+                             device, what, cudaGetErrorString(err),
+                             cudaGetErrorName(err));
+}
+
+unsigned cnn_cuda_grid_for(const cnn_cuda_context *ctx, int64_t n)
+{
+    int64_t blocks = (n + CNN_CUDA_BLOCK - 1) / CNN_CUDA_BLOCK;
+    /* Enough blocks to fill every SM several times; the loop does the rest. */
+    int64_t cap = (int64_t)ctx->sm_count * 32;
+    if (blocks > cap)
+        blocks = cap;
+    return blocks < 1 ? 1u : (unsigned)blocks;
+}
+
+/* Counts devices once; when there are none, says why in no_device_why. */
+static int count_devices_locked(void)
+{
+    if (device_total >= 0)
+        return device_total;
+    device_total = 0;
+    /* The runtime is linked statically; the driver is libcuda.so.1, which
+     * only a machine with an NVIDIA driver has. Look for it first so that
+     * the message names the missing file. */
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!driver) {
+        const char *err = dlerror();
+        snprintf(no_device_why, sizeof no_device_why,
+                 "the NVIDIA driver library libcuda.so.1 was not found (%s); "
+                 "install the NVIDIA driver", err ? err : "no error text");
+        return 0;
+    }
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) {
+        snprintf(no_device_why, sizeof no_device_why,
+                 "cudaGetDeviceCount failed: %s (%s)", cudaGetErrorString(err),
+                 cudaGetErrorName(err));
+        cudaGetLastError(); /* clear it: it is not sticky */
+        return 0;
+    }
+    if (count == 0)
+        snprintf(no_device_why, sizeof no_device_why,
+                 "the CUDA driver is present but reports no GPU");
+    device_total = count > 64 ? 64 : count;
+    return device_total;
+}
+
+static int cuda_device_count(void)
+{
+    std::lock_guard<std::mutex> guard(contexts_lock);
+    return count_devices_locked();
+}
+
+cnn_cuda_context *cnn_cuda_context_get(int device)
+{
+    std::lock_guard<std::mutex> guard(contexts_lock);
+    int count = count_devices_locked();
+    if (count == 0) {
+        cnn_backend_error(cnn_cuda_host, CNN_ERR_DEVICE, "%s", no_device_why);
+        return NULL;
+    }
+    if (device < 0 || device >= count) {
+        cnn_backend_error(cnn_cuda_host, CNN_ERR_DEVICE,
+                          "cuda:%d does not exist (%d GPU%s present)", device,
+                          count, count == 1 ? "" : "s");
+        return NULL;
+    }
+    if (contexts[device])
+        return contexts[device];
+    cnn_cuda_context *ctx = new (std::nothrow) cnn_cuda_context();
+    if (!ctx) {
+        cnn_backend_error(cnn_cuda_host, CNN_ERR_OUT_OF_MEMORY,
+                          "cuda:%d: no host memory for a context", device);
+        return NULL;
+    }
+    ctx->device = device;
+    cudaError_t err = cudaSetDevice(device);
+    if (err == cudaSuccess)
+        err = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
+    if (err == cudaSuccess)
+        err = cudaDeviceGetAttribute(&ctx->sm_count,
+                                     cudaDevAttrMultiProcessorCount, device);
+    if (err != cudaSuccess) {
+        cnn_cuda_check(ctx, err, "creating the device context");
+        delete ctx;
+        return NULL;
+    }
+    contexts[device] = ctx;
+    return ctx;
+}
+
+cnn_cuda_context *cnn_cuda_context_current(int device)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_get(device);
+    if (ctx)
+        cudaSetDevice(device);
+    return ctx;
+}
+
+static cnn_status cuda_device_check(int device)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_get(device);
+    if (!ctx)
+        return CNN_ERR_DEVICE;
+    if (ctx->lost)
+        return cnn_backend_error(cnn_cuda_host, CNN_ERR_DEVICE_LOST,
+                                 "cuda:%d had a fatal fault earlier and can no "
+                                 "longer be used; restart the process", device);
+    return CNN_OK;
+}
+
+static void cuda_device_name(int device, char *buf, size_t size)
+{
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+        cudaGetLastError();
+        snprintf(buf, size, "unknown GPU");
+        return;
+    }
+    snprintf(buf, size, "%s, sm_%d%d, %.0f GiB", prop.name, prop.major,
+             prop.minor, (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024));
+}
+
+static void cuda_describe(char *buf, size_t size)
+{
+    size_t used = strlen(buf);
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    int count = cuda_device_count();
+    used += (size_t)snprintf(buf + used, size - used,
+                             "cuda runtime: %d.%d (static); driver: %d.%d\n",
+                             runtime / 1000, runtime % 1000 / 10, driver / 1000,
+                             driver % 1000 / 10);
+    if (used >= size)
+        return;
+    int cublas_major = 0, cublas_minor = 0, cublas_patch = 0;
+    cublasGetProperty(MAJOR_VERSION, &cublas_major);
+    cublasGetProperty(MINOR_VERSION, &cublas_minor);
+    cublasGetProperty(PATCH_LEVEL, &cublas_patch);
+    used += (size_t)snprintf(buf + used, size - used, "cublas: %d.%d.%d\n",
+                             cublas_major, cublas_minor, cublas_patch);
+    if (used >= size)
+        return;
+#ifdef CNN_HAVE_CUDNN
+    size_t cudnn = cudnnGetVersion();
+    used += (size_t)snprintf(buf + used, size - used, "cudnn: %zu.%zu.%zu\n",
+                             cudnn / 10000, cudnn % 10000 / 100, cudnn % 100);
+#else
+    used += (size_t)snprintf(buf + used, size - used,
+                             "cudnn: not built in (CNN_CUDNN=OFF)\n");
+#endif
+    if (used >= size)
+        return;
+    if (count == 0)
+        snprintf(buf + used, size - used, "cuda devices: none: %s\n",
+                 no_device_why);
+    else
+        snprintf(buf + used, size - used, "cuda devices: %d\n", count);
+}
+
+static cnn_status cuda_alloc(int device, size_t bytes, void **ptr)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    return ctx ? cnn_cuda_alloc(ctx, bytes, ptr) : CNN_ERR_DEVICE;
+}
+
+static void cuda_free(int device, void *ptr)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    if (ctx)
+        cnn_cuda_free(ctx, ptr);
+}
+
+/* Host <-> device copies go through the device's stream, so that they are
+ * ordered with the ops before them, and wait for it: the caller's host
+ * buffer is free (upload) or filled (download) on return. */
+static cnn_status transfer(int device, void *dst, const void *src,
+                           size_t bytes, cudaMemcpyKind kind, const char *what)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    if (!ctx)
+        return CNN_ERR_DEVICE;
+    cudaError_t err = cudaMemcpyAsync(dst, src, bytes, kind, ctx->stream);
+    if (err == cudaSuccess)
+        err = cudaStreamSynchronize(ctx->stream);
+    return cnn_cuda_check(ctx, err, what);
+}
+
+static cnn_status cuda_upload(int device, void *dst, const void *src,
+                              size_t bytes)
+{
+    return transfer(device, dst, src, bytes, cudaMemcpyHostToDevice,
+                    "copying host to device");
+}
+
+static cnn_status cuda_download(int device, void *dst, const void *src,
+                                size_t bytes)
+{
+    return transfer(device, dst, src, bytes, cudaMemcpyDeviceToHost,
+                    "copying device to host");
+}
+
+static cnn_status cuda_copy(int dst_device, void *dst, int src_device,
+                            const void *src, size_t bytes)
+{
+    cnn_cuda_context *dst_ctx = cnn_cuda_context_current(dst_device);
+    if (!dst_ctx)
+        return CNN_ERR_DEVICE;
+    if (dst_device == src_device)
+        return cnn_cuda_check(dst_ctx,
+                              cudaMemcpyAsync(dst, src, bytes,
+                                              cudaMemcpyDeviceToDevice,
+                                              dst_ctx->stream),
+                              "copying within the device");
+    cnn_cuda_context *src_ctx = cnn_cuda_context_current(src_device);
+    if (!src_ctx)
+        return CNN_ERR_DEVICE;
+    /* Between GPUs: wait for the source's queued work, copy on the
+     * destination's stream (peer access when the driver allows it, staged
+     * by the driver otherwise) and wait, so neither side races. */
+    cnn_status s = cnn_cuda_check(src_ctx, cudaStreamSynchronize(src_ctx->stream),
+                                  "waiting for the source device");
+    if (s != CNN_OK)
+        return s;
+    cudaSetDevice(dst_device);
+    cudaError_t err = cudaMemcpyPeerAsync(dst, dst_device, src, src_device,
+                                          bytes, dst_ctx->stream);
+    if (err == cudaSuccess)
+        err = cudaStreamSynchronize(dst_ctx->stream);
+    return cnn_cuda_check(dst_ctx, err, "copying between devices");
+}
+
+static cnn_status cuda_synchronize(int device)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    if (!ctx)
+        return CNN_ERR_DEVICE;
+    return cnn_cuda_check(ctx, cudaStreamSynchronize(ctx->stream),
+                          "synchronizing");
+}
+
+static bool cuda_supports(const cnn_op_args *args)
+{
+    /* Only native kernels so far; the vendor engine comes with cuDNN ops. */
+    return args->engine == CNN_ENGINE_AUTO || args->engine == CNN_ENGINE_NATIVE;
+}
+
+static cnn_backend cuda_backend;
+
+extern "C" __attribute__((visibility("default"))) const cnn_backend *
+cnn_cuda_backend_open(const cnn_host_api *host, char *why, size_t why_size)
+{
+    if (!host || host->abi_version != CNN_BACKEND_ABI_VERSION) {
+        snprintf(why, why_size,
+                 "libcnn-cuda.so speaks backend ABI %u but libcnn offers %u: "
+                 "install matching libcnn and libcnn-cuda",
+                 CNN_BACKEND_ABI_VERSION, host ? host->abi_version : 0u);
+        return NULL;
+    }
+    cnn_cuda_host = host;
+    cnn_backend *b = &cuda_backend;
+    b->abi_version = CNN_BACKEND_ABI_VERSION;
+    b->name = "cuda";
+    b->type = CNN_CUDA;
+    b->emulated = false;
+    b->device_count = cuda_device_count;
+    b->device_check = cuda_device_check;
+    b->device_name = cuda_device_name;
+    b->describe = cuda_describe;
+    b->alloc = cuda_alloc;
+    b->free = cuda_free;
+    b->upload = cuda_upload;
+    b->download = cuda_download;
+    b->copy = cuda_copy;
+    b->synchronize = cuda_synchronize;
+    b->supports = cuda_supports;
+    b->ops[CNN_OP_FILL] = cnn_cuda_fill;
+    b->ops[CNN_OP_UNIFORM] = cnn_cuda_uniform;
+    b->ops[CNN_OP_NORMAL] = cnn_cuda_normal;
+    b->ops[CNN_OP_ADD] = cnn_cuda_add;
+    b->ops[CNN_OP_SCALE] = cnn_cuda_scale;
+    b->ops[CNN_OP_RELU_FWD] = cnn_cuda_relu_forward;
+    b->ops[CNN_OP_RELU_BWD] = cnn_cuda_relu_backward;
+    b->shutdown = NULL; /* the runtime tears itself down at exit */
+    return b;
+}

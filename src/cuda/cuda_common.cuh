@@ -1,0 +1,73 @@
+/* src/cuda/cuda_common.cuh - what the CUDA backend's files share: the
+ * per-device context, error mapping, and the macros that keep kernels in
+ * the emulable subset of CUDA (DESIGN.md: launches through CNN_LAUNCH,
+ * dynamic shared memory through CNN_DYNAMIC_SHARED, CNN_UNROLL). */
+#ifndef CNN_CUDA_COMMON_CUH
+#define CNN_CUDA_COMMON_CUH
+
+#include <cuda_runtime.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../backend.h"
+
+/* Launches `kernel` and evaluates to the launch's cudaError_t, so that
+ * every launch is checked: CNN_LAUNCH(k, grid, block, shmem, stream, a...). */
+#define CNN_LAUNCH(kernel, grid, block, shmem, stream, ...)                  \
+    ((kernel)<<<(grid), (block), (shmem), (stream)>>>(__VA_ARGS__),           \
+     cudaGetLastError())
+
+/* Dynamic shared memory as an array of T named `name`; one declaration of
+ * the underlying bytes serves every kernel whatever its element type. */
+#define CNN_DYNAMIC_SHARED(T, name)                                           \
+    extern __shared__ __align__(16) unsigned char cnn_dynamic_shared_[];      \
+    T *name = reinterpret_cast<T *>(cnn_dynamic_shared_)
+
+#define CNN_UNROLL _Pragma("unroll")
+
+/* Threads per block of the simple elementwise kernels. */
+#define CNN_CUDA_BLOCK 256
+
+/* The core's services (set when the module is opened). */
+extern const cnn_host_api *cnn_cuda_host;
+
+/* Per-device state, created on first use and kept until process exit. */
+typedef struct cnn_cuda_context {
+    int device;
+    cudaStream_t stream;
+    int sm_count;
+    bool lost; /* a sticky fault happened: every later call fails */
+} cnn_cuda_context;
+
+/* The context of `device`, created on first use; NULL with an error
+ * recorded when the device cannot be used. */
+cnn_cuda_context *cnn_cuda_context_get(int device);
+/* The same, and made the CUDA runtime's current device on this host thread
+ * (the runtime keeps the current device per thread). */
+cnn_cuda_context *cnn_cuda_context_current(int device);
+
+/* Maps a CUDA error to a status and records a message naming `what`.
+ * Sticky errors (illegal address, launch failure, ...) mark the device
+ * lost: CNN_ERR_DEVICE_LOST now and for every later call. */
+cnn_status cnn_cuda_check(cnn_cuda_context *ctx, cudaError_t err,
+                          const char *what);
+
+/* Blocks to cover n elements with a grid-stride loop. */
+unsigned cnn_cuda_grid_for(const cnn_cuda_context *ctx, int64_t n);
+
+/* The caching allocator (src/cuda/allocator.cu). */
+cnn_status cnn_cuda_alloc(cnn_cuda_context *ctx, size_t bytes, void **ptr);
+void cnn_cuda_free(cnn_cuda_context *ctx, void *ptr);
+/* Returns cached blocks to the driver. */
+void cnn_cuda_trim(cnn_cuda_context *ctx);
+
+/* Op implementations. */
+cnn_status cnn_cuda_fill(const cnn_op_args *args);
+cnn_status cnn_cuda_uniform(const cnn_op_args *args);
+cnn_status cnn_cuda_normal(const cnn_op_args *args);
+cnn_status cnn_cuda_add(const cnn_op_args *args);
+cnn_status cnn_cuda_scale(const cnn_op_args *args);
+cnn_status cnn_cuda_relu_forward(const cnn_op_args *args);
+cnn_status cnn_cuda_relu_backward(const cnn_op_args *args);
+
+#endif /* CNN_CUDA_COMMON_CUH */
