@@ -4,7 +4,8 @@
 # AUTO finds nvcc on PATH or in the toolkit's usual places, so a machine
 # whose PATH lacks /usr/local/cuda/bin still builds the CUDA backend. The
 # CUDA architectures default to 80 and 90 and are set before
-# enable_language(CUDA), because CMake caches its own default there.
+# enable_language(CUDA), because CMake caches its own default there; the
+# CUDAARCHS environment variable (CI sets 90) overrides them.
 set(CNN_HAVE_CUDA OFF)
 set(CNN_HAVE_CUDNN OFF)
 set(CNN_CUDA_SUMMARY "off")
@@ -36,7 +37,7 @@ if(NOT CNN_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT DEFINED ENV{CUDAARCHS})
       set(CMAKE_CUDA_ARCHITECTURES 80 90 CACHE STRING "CUDA architectures")
     endif()
     enable_language(CUDA)

@@ -26,6 +26,9 @@
  * `status` so that callers can write `return cnn_error(...)`. */
 cnn_status cnn_error(cnn_status status, const char *fmt, ...) CNN_PRINTF(2, 3);
 cnn_status cnn_verror(cnn_status status, const char *fmt, va_list ap);
+/* Prefixes this thread's last error with "caller: " (for errors that a
+ * backend recorded) and returns `status`. */
+cnn_status cnn_error_prefix(const char *caller, cnn_status status);
 
 /* Sends a message to the log sink when `level` is enabled. */
 void cnn_log(cnn_log_level level, const char *fmt, ...) CNN_PRINTF(2, 3);

@@ -156,7 +156,7 @@ cnn_status cnn_device_synchronize(cnn_device dev)
     cnn_device_lock(dev);
     s = backend->synchronize(dev.index);
     cnn_device_unlock(dev);
-    return s;
+    return s == CNN_OK ? s : cnn_error_prefix("cnn_device_synchronize", s);
 }
 
 cnn_status cnn_device_parse(const char *text, cnn_device *out)
@@ -278,5 +278,5 @@ cnn_status cnn_dispatch(const char *caller, cnn_device dev, cnn_op_args *args)
     cnn_device_lock(dev);
     s = fn(args);
     cnn_device_unlock(dev);
-    return s;
+    return s == CNN_OK ? s : cnn_error_prefix(caller, s);
 }

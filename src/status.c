@@ -49,6 +49,14 @@ cnn_status cnn_error(cnn_status status, const char *fmt, ...)
     return status;
 }
 
+cnn_status cnn_error_prefix(const char *caller, cnn_status status)
+{
+    char detail[CNN_ERROR_CAPACITY];
+    snprintf(detail, sizeof detail, "%s", last_error);
+    snprintf(last_error, sizeof last_error, "%s: %s", caller, detail);
+    return status;
+}
+
 const char *cnn_last_error(void) { return last_error; }
 
 void cnn_clear_error(void) { last_error[0] = '\0'; }

@@ -104,6 +104,8 @@ cnn_status cnn_tensor_create(cnn_tensor **out, cnn_device dev, cnn_dtype dtype,
         cnn_device_lock(dev);
         s = backend->alloc(dev.index, t->bytes, &t->data);
         cnn_device_unlock(dev);
+        if (s != CNN_OK)
+            cnn_error_prefix(caller, s);
     }
     if (s != CNN_OK) {
         free(t);
@@ -216,7 +218,7 @@ cnn_status cnn_tensor_write(cnn_tensor *t, const void *host, size_t bytes)
     cnn_device_lock(t->device);
     s = backend->upload(t->device.index, t->data, host, bytes);
     cnn_device_unlock(t->device);
-    return s;
+    return s == CNN_OK ? s : cnn_error_prefix("cnn_tensor_write", s);
 }
 
 cnn_status cnn_tensor_read(const cnn_tensor *t, void *host, size_t bytes)
@@ -228,7 +230,7 @@ cnn_status cnn_tensor_read(const cnn_tensor *t, void *host, size_t bytes)
     cnn_device_lock(t->device);
     s = backend->download(t->device.index, host, t->data, bytes);
     cnn_device_unlock(t->device);
-    return s;
+    return s == CNN_OK ? s : cnn_error_prefix("cnn_tensor_read", s);
 }
 
 static bool same_device(cnn_device a, cnn_device b)
@@ -295,10 +297,10 @@ cnn_status cnn_tensor_copy(cnn_tensor *dst, const cnn_tensor *src)
         s = src_backend->download(src->device.index, dst->data, src->data,
                                   src->bytes);
     else
-        s = cnn_error(CNN_ERR_INTERNAL, "%s: no path from %s to %s", caller,
+        s = cnn_error(CNN_ERR_INTERNAL, "no path from %s to %s",
                       src_backend->name, dst_backend->name);
     unlock_pair(dst->device, src->device);
-    return s;
+    return s == CNN_OK ? s : cnn_error_prefix(caller, s);
 }
 
 cnn_status cnn_tensor_fill(cnn_tensor *t, double value)
