@@ -21,6 +21,7 @@ static char cuda_path[PATH_MAX];
 
 /* The folder of the file that holds this code: libcnn.so, or the program
  * when libcnn is linked statically. */
+#ifdef CNN_HAVE_CUDA
 static const char own_anchor; /* any object of ours, for dladdr */
 
 static void own_folder(char *buf, size_t size)
@@ -75,6 +76,7 @@ static void *open_cuda_module(char *tried, size_t tried_size)
         handle = try_open(CNN_CUDA_MODULE_NAME, tried, tried_size);
     return handle;
 }
+#endif /* CNN_HAVE_CUDA */
 
 static void load_cuda(void)
 {
