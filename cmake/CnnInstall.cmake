@@ -25,6 +25,8 @@ endif()
 if(CNN_HAVE_OPENBLAS)
   string(APPEND CNN_PC_LIBS_PRIVATE " ${CNN_OPENBLAS_LIBRARY}")
 endif()
+# The .pc file finds the prefix relative to itself, so the install can move.
+file(RELATIVE_PATH CNN_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file(cmake/cnn.pc.in ${PROJECT_BINARY_DIR}/cnn.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cnn.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

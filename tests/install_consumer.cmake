@@ -1,0 +1,35 @@
+# Installs the build tree BUILD into PREFIX, then builds and runs
+# tests/consumer against it with find_package(cnn) and pkg-config.
+file(REMOVE_RECURSE ${PREFIX} ${WORK})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${PREFIX}
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed (${rc})")
+endif()
+foreach(f include/cnn/cnn.h bin/cnn lib/cmake/cnn/cnnConfig.cmake
+          lib/pkgconfig/cnn.pc)
+  if(NOT EXISTS ${PREFIX}/${f})
+    message(FATAL_ERROR "the install has no ${f}")
+  endif()
+endforeach()
+set(ENV{PKG_CONFIG_PATH} ${PREFIX}/lib/pkgconfig)
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}
+                        -DCMAKE_PREFIX_PATH=${PREFIX}
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring the consumer failed (${rc})")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building the consumer failed (${rc})")
+endif()
+foreach(exe consumer_cmake consumer_static consumer_pkgconfig)
+  execute_process(COMMAND ${WORK}/${exe} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${exe} failed (${rc})")
+  endif()
+endforeach()
+execute_process(COMMAND ${PREFIX}/bin/cnn info RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the installed cnn info failed (${rc})")
+endif()
