@@ -38,8 +38,8 @@ extern "C" {
 #define CNN_BACKEND_ABI_VERSION 1u
 
 /* Most inputs and outputs of one op call. */
-#define CNN_OP_MAX_INPUTS 4
-#define CNN_OP_MAX_OUTPUTS 4
+#define CNN_OP_MAX_INPUTS 6
+#define CNN_OP_MAX_OUTPUTS 6
 
 /* One op call, validated by the core. Tensors all live on `device` of the
  * backend's type. Unused slots are NULL. */

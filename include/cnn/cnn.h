@@ -12,5 +12,10 @@
 #include "device.h"
 #include "tensor.h"
 #include "ops.h"
+#include "conv.h"
+#include "pool.h"
+#include "norm.h"
+#include "dense.h"
+#include "optim.h"
 
 #endif /* CNN_CNN_H */

@@ -26,13 +26,35 @@ CNN_BEGIN_DECLS
  * iterate (cnn_op_count, cnn_op_name). Values may be added between
  * releases; iterate rather than hard-code them. */
 typedef enum cnn_op {
-    CNN_OP_FILL = 0,   /* cnn_tensor_fill                        */
-    CNN_OP_UNIFORM,    /* cnn_tensor_uniform                     */
-    CNN_OP_NORMAL,     /* cnn_tensor_normal                      */
-    CNN_OP_ADD,        /* cnn_add                                */
-    CNN_OP_SCALE,      /* cnn_scale                              */
-    CNN_OP_RELU_FWD,   /* cnn_relu_forward                       */
-    CNN_OP_RELU_BWD,   /* cnn_relu_backward                      */
+    CNN_OP_FILL = 0,            /* cnn_tensor_fill                  */
+    CNN_OP_UNIFORM,             /* cnn_tensor_uniform               */
+    CNN_OP_NORMAL,              /* cnn_tensor_normal                */
+    CNN_OP_ADD,                 /* cnn_add                          */
+    CNN_OP_SCALE,               /* cnn_scale                        */
+    CNN_OP_RELU_FWD,            /* cnn_relu_forward                 */
+    CNN_OP_RELU_BWD,            /* cnn_relu_backward                */
+    CNN_OP_CONV2D_FWD,          /* cnn_conv2d_forward (conv.h)      */
+    CNN_OP_CONV2D_BWD_DATA,     /* cnn_conv2d_backward: dx          */
+    CNN_OP_CONV2D_BWD_FILTER,   /* cnn_conv2d_backward: dw          */
+    CNN_OP_CONV2D_BWD_BIAS,     /* cnn_conv2d_backward: db          */
+    CNN_OP_POOL2D_FWD,          /* cnn_pool2d_forward (pool.h)      */
+    CNN_OP_POOL2D_BWD,          /* cnn_pool2d_backward              */
+    CNN_OP_GLOBAL_AVGPOOL_FWD,  /* cnn_global_avgpool_forward       */
+    CNN_OP_GLOBAL_AVGPOOL_BWD,  /* cnn_global_avgpool_backward      */
+    CNN_OP_BATCHNORM2D_FWD,     /* cnn_batchnorm2d_forward (norm.h) */
+    CNN_OP_BATCHNORM2D_BWD,     /* cnn_batchnorm2d_backward         */
+    CNN_OP_LRN_FWD,             /* cnn_lrn_forward                  */
+    CNN_OP_LRN_BWD,             /* cnn_lrn_backward                 */
+    CNN_OP_LINEAR_FWD,          /* cnn_linear_forward (dense.h)     */
+    CNN_OP_LINEAR_BWD_DATA,     /* cnn_linear_backward: dx          */
+    CNN_OP_LINEAR_BWD_WEIGHT,   /* cnn_linear_backward: dw          */
+    CNN_OP_LINEAR_BWD_BIAS,     /* cnn_linear_backward: db          */
+    CNN_OP_DROPOUT_FWD,         /* cnn_dropout_forward              */
+    CNN_OP_DROPOUT_BWD,         /* cnn_dropout_backward             */
+    CNN_OP_SOFTMAX_XENT,        /* cnn_softmax_cross_entropy        */
+    CNN_OP_CONCAT,              /* cnn_concat                       */
+    CNN_OP_SPLIT,               /* cnn_split                        */
+    CNN_OP_SGD_STEP,            /* cnn_sgd_step (optim.h)           */
     CNN_OP_COUNT
 } cnn_op;
 

@@ -29,6 +29,12 @@ void cnn_cpu_parallel_for(int device, int64_t n, int64_t align,
 unsigned cnn_cpu_fpenv_enter(void);
 void cnn_cpu_fpenv_restore(unsigned saved);
 
+/* A scratch buffer of at least `bytes` for `device`, valid until the next
+ * call for the same device (calls on one device are serialised). Grows to
+ * the largest request and is then reused: no allocation per op once warm.
+ * NULL, with an error recorded, when memory runs out. */
+void *cnn_cpu_workspace(int device, size_t bytes);
+
 /* One line about the BLAS linked in ("none", or OpenBLAS's configuration
  * and threading), for cnn info. */
 void cnn_cpu_blas_describe(char *buf, size_t size);

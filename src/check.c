@@ -1,0 +1,87 @@
+/* src/check.c - argument checks shared by the core's op files. */
+#include <stdio.h>
+
+#include "check.h"
+
+void cnn_dims_text(int ndim, const int64_t *dims, char *buf, size_t size)
+{
+    int used = snprintf(buf, size, "[");
+    for (int i = 0; i < ndim && used >= 0 && (size_t)used < size; ++i)
+        used += snprintf(buf + used, size - (size_t)used, "%s%lld",
+                         i ? "x" : "", (long long)dims[i]);
+    if (used >= 0 && (size_t)used < size)
+        snprintf(buf + used, size - (size_t)used, "]");
+}
+
+void cnn_shape_text(const cnn_tensor *t, char *buf, size_t size)
+{
+    cnn_dims_text(t->ndim, t->dims, buf, size);
+}
+
+cnn_status cnn_check_tensor(const char *caller, const char *name,
+                            const cnn_tensor *t, cnn_dtype dtype, int ndim)
+{
+    if (!t)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", caller,
+                         name);
+    if (t->dtype != dtype)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: %s is %s but must be %s", caller, name,
+                         cnn_dtype_name(t->dtype), cnn_dtype_name(dtype));
+    if (ndim >= 0 && t->ndim != ndim) {
+        char shape[128];
+        cnn_shape_text(t, shape, sizeof shape);
+        return cnn_error(CNN_ERR_SHAPE,
+                         "%s: %s has shape %s but must have %d dimensions",
+                         caller, name, shape, ndim);
+    }
+    return CNN_OK;
+}
+
+cnn_status cnn_check_device(const char *caller, const char *name,
+                            const cnn_tensor *t, const char *ref_name,
+                            const cnn_tensor *ref)
+{
+    if (t->device.type == ref->device.type &&
+        t->device.index == ref->device.index)
+        return CNN_OK;
+    char a[32], b[32];
+    cnn_device_format(t->device, a, sizeof a);
+    cnn_device_format(ref->device, b, sizeof b);
+    return cnn_error(CNN_ERR_DEVICE, "%s: %s is on %s but %s is on %s", caller,
+                     name, a, ref_name, b);
+}
+
+cnn_status cnn_check_like(const char *caller, const char *name,
+                          const cnn_tensor *t, const char *ref_name,
+                          const cnn_tensor *ref)
+{
+    cnn_status s = cnn_check_device(caller, name, t, ref_name, ref);
+    if (s != CNN_OK)
+        return s;
+    bool same = t->ndim == ref->ndim;
+    for (int i = 0; same && i < t->ndim; ++i)
+        same = t->dims[i] == ref->dims[i];
+    if (same)
+        return CNN_OK;
+    char a[128], b[128];
+    cnn_shape_text(t, a, sizeof a);
+    cnn_shape_text(ref, b, sizeof b);
+    return cnn_error(CNN_ERR_SHAPE, "%s: %s has shape %s but %s has %s",
+                     caller, name, a, ref_name, b);
+}
+
+cnn_status cnn_check_dims(const char *caller, const char *name,
+                          const cnn_tensor *t, int ndim, const int64_t *dims)
+{
+    bool same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; ++i)
+        same = t->dims[i] == dims[i];
+    if (same)
+        return CNN_OK;
+    char a[128], b[128];
+    cnn_shape_text(t, a, sizeof a);
+    cnn_dims_text(ndim, dims, b, sizeof b);
+    return cnn_error(CNN_ERR_SHAPE, "%s: %s has shape %s but must be %s",
+                     caller, name, a, b);
+}

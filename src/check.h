@@ -1,0 +1,34 @@
+/* src/check.h - argument checks shared by the core's op files. Each
+ * records a message that starts with the public call's name and names the
+ * argument at fault, and returns its status (CNN_OK when all is well). */
+#ifndef CNN_CHECK_H
+#define CNN_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+/* Writes "[2x3x5]" into buf. */
+void cnn_dims_text(int ndim, const int64_t *dims, char *buf, size_t size);
+void cnn_shape_text(const cnn_tensor *t, char *buf, size_t size);
+
+/* t is not NULL, has `dtype`, and has `ndim` dimensions (ndim < 0: any). */
+cnn_status cnn_check_tensor(const char *caller, const char *name,
+                            const cnn_tensor *t, cnn_dtype dtype, int ndim);
+
+/* t is on the same device as ref. */
+cnn_status cnn_check_device(const char *caller, const char *name,
+                            const cnn_tensor *t, const char *ref_name,
+                            const cnn_tensor *ref);
+
+/* t has exactly the shape of ref (and lives on its device). */
+cnn_status cnn_check_like(const char *caller, const char *name,
+                          const cnn_tensor *t, const char *ref_name,
+                          const cnn_tensor *ref);
+
+/* t has exactly the shape dims[0..ndim). */
+cnn_status cnn_check_dims(const char *caller, const char *name,
+                          const cnn_tensor *t, int ndim, const int64_t *dims);
+
+#endif /* CNN_CHECK_H */
