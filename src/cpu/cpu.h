@@ -39,6 +39,9 @@ void *cnn_cpu_workspace(int device, size_t bytes);
  * and threading), for cnn info. */
 void cnn_cpu_blas_describe(char *buf, size_t size);
 
+/* Op families register their slots in the table; each is defined in
+ * src/cpu/<family>.c and called from cnn_cpu_backend_open. */
+
 /* Op implementations (src/cpu/elementwise.c, src/cpu/fill.c). */
 cnn_status cnn_cpu_fill(const cnn_op_args *args);
 cnn_status cnn_cpu_uniform(const cnn_op_args *args);
