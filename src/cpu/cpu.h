@@ -15,14 +15,21 @@ int cnn_cpu_device_count(void);
 int cnn_cpu_device_threads(int device);
 
 /* Runs body(begin, end, ctx) over [0, n) split into contiguous chunks, one
- * per thread of `device`, chunk boundaries a multiple of `align` elements
- * (so vector loops stay aligned). Static split: the same n and thread count
- * always give the same chunks (determinism). Each worker, the calling
- * thread included, runs with denormals flushed to zero, and the calling
- * thread's floating-point environment is restored afterwards. */
+ * per thread of `device`, chunk boundaries a multiple of `align` items (so
+ * vector loops stay aligned), and no thread given fewer than `min_chunk`
+ * items (small jobs stay on the calling thread: a thread team costs a few
+ * microseconds). Static split: the same n and thread count always give the
+ * same chunks (determinism). Each worker, the calling thread included, runs
+ * with denormals flushed to zero, and the calling thread's floating-point
+ * environment is restored afterwards. Not reentrant: body must not call
+ * cnn_cpu_parallel_for. */
 typedef void (*cnn_cpu_range_fn)(int64_t begin, int64_t end, void *ctx);
 void cnn_cpu_parallel_for(int device, int64_t n, int64_t align,
-                          cnn_cpu_range_fn body, void *ctx);
+                          int64_t min_chunk, cnn_cpu_range_fn body, void *ctx);
+
+/* The thread that runs a body inside cnn_cpu_parallel_for (0 .. threads-1),
+ * for carving per-thread scratch out of the workspace; 0 outside. */
+int cnn_cpu_thread_index(void);
 
 /* Flush-to-zero and denormals-are-zero for the current thread; returns the
  * state to hand back to cnn_cpu_fpenv_restore. */

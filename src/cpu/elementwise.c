@@ -49,8 +49,10 @@ static cnn_status run(const cnn_op_args *args, cnn_cpu_range_fn body,
         .b = args->in[1] ? args->in[1]->data : NULL,
         .alpha = alpha,
     };
-    /* Chunks of 16 floats keep every thread's range 64-byte aligned. */
-    cnn_cpu_parallel_for(args->device, args->out[0]->numel, 16, body, &ctx);
+    /* Chunks of 16 floats keep every thread's range 64-byte aligned; below
+     * 16k elements per thread a thread team costs more than it saves. */
+    cnn_cpu_parallel_for(args->device, args->out[0]->numel, 16, 1 << 14, body,
+                         &ctx);
     return CNN_OK;
 }
 

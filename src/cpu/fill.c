@@ -38,7 +38,8 @@ cnn_status cnn_cpu_fill(const cnn_op_args *args)
     cnn_tensor *t = args->out[0];
     fill_ctx ctx = {.data = t->data, .size = t->bytes / (size_t)t->numel,
                     .pattern = params->pattern};
-    cnn_cpu_parallel_for(args->device, t->numel, 64, fill_range, &ctx);
+    cnn_cpu_parallel_for(args->device, t->numel, 64, 1 << 14, fill_range,
+                         &ctx);
     return CNN_OK;
 }
 
@@ -63,15 +64,15 @@ static void normal_range(int64_t begin, int64_t end, void *p)
 cnn_status cnn_cpu_uniform(const cnn_op_args *args)
 {
     fill_ctx ctx = {.data = args->out[0]->data, .random = args->params};
-    cnn_cpu_parallel_for(args->device, args->out[0]->numel, 16, uniform_range,
-                         &ctx);
+    cnn_cpu_parallel_for(args->device, args->out[0]->numel, 16, 1 << 12,
+                         uniform_range, &ctx);
     return CNN_OK;
 }
 
 cnn_status cnn_cpu_normal(const cnn_op_args *args)
 {
     fill_ctx ctx = {.data = args->out[0]->data, .random = args->params};
-    cnn_cpu_parallel_for(args->device, args->out[0]->numel, 16, normal_range,
-                         &ctx);
+    cnn_cpu_parallel_for(args->device, args->out[0]->numel, 16, 1 << 10,
+                         normal_range, &ctx);
     return CNN_OK;
 }

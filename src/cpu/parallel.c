@@ -77,18 +77,27 @@ static void chunk(int64_t n, int64_t align, int parts, int t, int64_t *begin,
     *end = b1 * align < n ? b1 * align : n;
 }
 
+int cnn_cpu_thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 void cnn_cpu_parallel_for(int device, int64_t n, int64_t align,
-                          cnn_cpu_range_fn body, void *ctx)
+                          int64_t min_chunk, cnn_cpu_range_fn body, void *ctx)
 {
     if (n <= 0)
         return;
     if (align < 1)
         align = 1;
+    if (min_chunk < 1)
+        min_chunk = 1;
     int threads = cnn_cpu_device_threads(device);
-    /* Below this many elements a thread team costs more than it saves. */
-    const int64_t min_per_thread = 1 << 14;
-    if (n / min_per_thread < threads)
-        threads = (int)(n / min_per_thread) > 0 ? (int)(n / min_per_thread) : 1;
+    if (n / min_chunk < threads)
+        threads = n / min_chunk > 0 ? (int)(n / min_chunk) : 1;
     if (threads == 1) {
         unsigned saved = cnn_cpu_fpenv_enter();
         body(0, n, ctx);
