@@ -4,7 +4,8 @@
  * kernels compute the same bits from the same (key, counter).
  *
  * Streams: key = the 64-bit seed; counter = {block low, block high, stream,
- * 0}. docs/random.md lists the streams and how elements map to counters. */
+ * 0} (dropout also puts its node and step there, see below). docs/random.md
+ * lists the streams and how elements map to counters. */
 #ifndef CNN_PHILOX_H
 #define CNN_PHILOX_H
 
@@ -22,7 +23,8 @@
  * them. */
 enum {
     CNN_PHILOX_STREAM_UNIFORM = 1,
-    CNN_PHILOX_STREAM_NORMAL = 2
+    CNN_PHILOX_STREAM_NORMAL = 2,
+    CNN_PHILOX_STREAM_DROPOUT = 3 /* low byte of word 2; the node above it */
 };
 
 typedef struct cnn_philox_u32x4 {
@@ -104,6 +106,41 @@ static inline CNN_HOST_DEVICE float cnn_philox_normal(uint64_t seed,
     double angle = 6.283185307179586476925 * u2;
     double z = (i & 1) ? radius * sin(angle) : radius * cos(angle);
     return fmaf(stddev, (float)z, mean);
+}
+
+/* The dropout mask of block `block` (elements 4 block .. 4 block + 3):
+ * counter {block low, block high, (node << 8) | stream, (uint32) step}, so
+ * every (seed, step, node) has its own numbers. node < 2^24. */
+static inline CNN_HOST_DEVICE cnn_philox_u32x4
+cnn_philox_dropout_block(uint64_t seed, uint64_t step, uint32_t node,
+                         uint64_t block)
+{
+    cnn_philox_u32x4 c;
+    c.v[0] = (uint32_t)block;
+    c.v[1] = (uint32_t)(block >> 32);
+    c.v[2] = (node << 8) | CNN_PHILOX_STREAM_DROPOUT;
+    c.v[3] = (uint32_t)step;
+    return cnn_philox4x32_10(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+}
+
+/* Whether a word of a dropout block keeps its element: u >= p with u the
+ * word's unit float, so P(keep) = 1 - p up to the 2^-24 grid. */
+static inline CNN_HOST_DEVICE int cnn_philox_dropout_keeps(uint32_t word,
+                                                           float p)
+{
+    return cnn_philox_unit(word) >= p;
+}
+
+/* Whether dropout keeps element i (lane i % 4 of block i / 4). Computes a
+ * whole block per element: for references and scattered reads; loops over
+ * a tensor should take the four lanes of one block together. */
+static inline CNN_HOST_DEVICE int cnn_philox_dropout_keep(uint64_t seed,
+                                                          uint64_t step,
+                                                          uint32_t node,
+                                                          uint64_t i, float p)
+{
+    cnn_philox_u32x4 r = cnn_philox_dropout_block(seed, step, node, i >> 2);
+    return cnn_philox_dropout_keeps(r.v[i & 3], p);
 }
 
 #endif /* CNN_PHILOX_H */
