@@ -10,7 +10,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-packages=(build-essential cmake pkg-config check libopenblas-openmp-dev)
+packages=(build-essential cmake pkg-config check libopenblas-openmp-dev zlib1g-dev
+          dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -17,5 +17,6 @@
 #include "norm.h"
 #include "dense.h"
 #include "optim.h"
+#include "data.h"
 
 #endif /* CNN_CNN_H */

@@ -1,0 +1,238 @@
+/* src/dataset.c - labelled image data sets in host memory: the IDX format
+ * (MNIST, Fashion-MNIST), read through zlib so that .gz files need no
+ * unpacking. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core.h"
+
+struct cnn_dataset {
+    int64_t count;
+    int64_t channels, height, width;
+    int classes;
+    uint8_t *pixels; /* count * channels * height * width */
+    int32_t *labels; /* count */
+    float mean, std;
+};
+
+/* Reads a whole file (gzip or plain) into memory. */
+static cnn_status read_file(const char *caller, const char *path,
+                            uint8_t **out, size_t *size)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return cnn_error(CNN_ERR_IO, "%s: cannot open %s", caller, path);
+    size_t capacity = 1 << 20, used = 0;
+    uint8_t *data = malloc(capacity);
+    for (;;) {
+        if (!data) {
+            gzclose(f);
+            return cnn_error(CNN_ERR_OUT_OF_MEMORY,
+                             "%s: no memory to read %s", caller, path);
+        }
+        if (used == capacity) {
+            uint8_t *bigger = realloc(data, capacity * 2);
+            if (!bigger)
+                free(data);
+            data = bigger;
+            capacity *= 2;
+            continue;
+        }
+        int n = gzread(f, data + used, (unsigned)(capacity - used));
+        if (n < 0) {
+            int code;
+            const char *why = gzerror(f, &code);
+            cnn_status s = cnn_error(CNN_ERR_FORMAT, "%s: cannot read %s: %s",
+                                     caller, path, why);
+            free(data);
+            gzclose(f);
+            return s;
+        }
+        if (n == 0)
+            break;
+        used += (size_t)n;
+    }
+    gzclose(f);
+    *out = data;
+    *size = used;
+    return CNN_OK;
+}
+
+static uint32_t big_endian_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+/* Parses an IDX header of u8 data with `ndim` dimensions; on success
+ * dims[] holds them and *payload points at the data. */
+static cnn_status parse_idx(const char *caller, const char *path,
+                            const uint8_t *data, size_t size, int ndim,
+                            int64_t *dims, const uint8_t **payload)
+{
+    size_t header = 4 + 4 * (size_t)ndim;
+    if (size < header || data[0] != 0 || data[1] != 0)
+        return cnn_error(CNN_ERR_FORMAT, "%s: %s is not an IDX file", caller,
+                         path);
+    if (data[2] != 0x08 || data[3] != ndim)
+        return cnn_error(CNN_ERR_FORMAT,
+                         "%s: %s holds IDX type 0x%02x with %d dimensions but "
+                         "%d dimensions of unsigned bytes (0x08) were expected",
+                         caller, path, data[2], data[3], ndim);
+    uint64_t total = 1;
+    for (int i = 0; i < ndim; ++i) {
+        dims[i] = big_endian_u32(data + 4 + 4 * i);
+        if (dims[i] == 0)
+            return cnn_error(CNN_ERR_FORMAT, "%s: %s has a zero dimension",
+                             caller, path);
+        total *= (uint64_t)dims[i];
+    }
+    if (size - header != total)
+        return cnn_error(CNN_ERR_FORMAT,
+                         "%s: %s should hold %llu bytes of data but holds %zu "
+                         "(truncated or corrupt)", caller, path,
+                         (unsigned long long)total, size - header);
+    *payload = data + header;
+    return CNN_OK;
+}
+
+cnn_status cnn_dataset_open_idx(cnn_dataset **out, const char *images_path,
+                                const char *labels_path, float mean, float std)
+{
+    static const char caller[] = "cnn_dataset_open_idx";
+    if (!out)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: out is NULL", caller);
+    *out = NULL;
+    if (!images_path || !labels_path)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", caller,
+                         images_path ? "labels_path" : "images_path");
+    if (!(std > 0.0f))
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: std is %g but must be positive", caller,
+                         (double)std);
+    uint8_t *images = NULL, *labels = NULL;
+    size_t images_size = 0, labels_size = 0;
+    cnn_status s = read_file(caller, images_path, &images, &images_size);
+    if (s == CNN_OK)
+        s = read_file(caller, labels_path, &labels, &labels_size);
+    int64_t image_dims[3] = {0}, label_dims[1] = {0};
+    const uint8_t *pixels = NULL, *label_bytes = NULL;
+    if (s == CNN_OK)
+        s = parse_idx(caller, images_path, images, images_size, 3, image_dims,
+                      &pixels);
+    if (s == CNN_OK)
+        s = parse_idx(caller, labels_path, labels, labels_size, 1, label_dims,
+                      &label_bytes);
+    if (s == CNN_OK && image_dims[0] != label_dims[0])
+        s = cnn_error(CNN_ERR_FORMAT, "%s: %s holds %lld images but %s holds "
+                      "%lld labels", caller, images_path,
+                      (long long)image_dims[0], labels_path,
+                      (long long)label_dims[0]);
+    cnn_dataset *ds = NULL;
+    if (s == CNN_OK) {
+        ds = calloc(1, sizeof *ds);
+        size_t pixel_bytes = (size_t)(image_dims[0] * image_dims[1] *
+                                      image_dims[2]);
+        if (ds) {
+            ds->pixels = malloc(pixel_bytes);
+            ds->labels = malloc((size_t)label_dims[0] * sizeof *ds->labels);
+        }
+        if (!ds || !ds->pixels || !ds->labels) {
+            s = cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory for %lld "
+                          "images", caller, (long long)image_dims[0]);
+        } else {
+            memcpy(ds->pixels, pixels, pixel_bytes);
+            ds->count = image_dims[0];
+            ds->channels = 1;
+            ds->height = image_dims[1];
+            ds->width = image_dims[2];
+            ds->mean = mean;
+            ds->std = std;
+            for (int64_t i = 0; i < ds->count; ++i) {
+                ds->labels[i] = label_bytes[i];
+                if (label_bytes[i] + 1 > ds->classes)
+                    ds->classes = label_bytes[i] + 1;
+            }
+        }
+    }
+    free(images);
+    free(labels);
+    if (s != CNN_OK) {
+        cnn_dataset_free(ds);
+        return s;
+    }
+    *out = ds;
+    return CNN_OK;
+}
+
+cnn_status cnn_dataset_open_fashion_mnist(cnn_dataset **out,
+                                          const char *folder, int train)
+{
+    if (!folder)
+        folder = getenv("CNN_FASHION_MNIST");
+    if (!folder)
+        folder = "/usr/share/datasets/fashion-mnist";
+    const char *prefix = train ? "train" : "t10k";
+    char images[4096], labels[4096];
+    /* Debian ships the files gzipped; accept them unpacked too. */
+    for (int gz = 1; gz >= 0; --gz) {
+        snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte%s", folder,
+                 prefix, gz ? ".gz" : "");
+        snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte%s", folder,
+                 prefix, gz ? ".gz" : "");
+        FILE *probe = fopen(images, "rb");
+        if (probe) {
+            fclose(probe);
+            break;
+        }
+    }
+    cnn_status s = cnn_dataset_open_idx(out, images, labels, 0.2860f, 0.3530f);
+    if (s == CNN_ERR_IO)
+        return cnn_error(s, "cnn_dataset_open_fashion_mnist: Fashion-MNIST is "
+                         "not in %s (install Debian's dataset-fashion-mnist, "
+                         "or set CNN_FASHION_MNIST to its folder)", folder);
+    return s;
+}
+
+void cnn_dataset_free(cnn_dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->pixels);
+    free(ds->labels);
+    free(ds);
+}
+
+int64_t cnn_dataset_size(const cnn_dataset *ds) { return ds ? ds->count : 0; }
+
+int cnn_dataset_classes(const cnn_dataset *ds) { return ds ? ds->classes : 0; }
+
+void cnn_dataset_image_shape(const cnn_dataset *ds, int64_t dims[3])
+{
+    dims[0] = ds ? ds->channels : 0;
+    dims[1] = ds ? ds->height : 0;
+    dims[2] = ds ? ds->width : 0;
+}
+
+cnn_status cnn_dataset_get(const cnn_dataset *ds, int64_t index, float *image,
+                           int32_t *label)
+{
+    if (!ds)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT, "cnn_dataset_get: ds is NULL");
+    if (index < 0 || index >= ds->count)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_dataset_get: index %lld is outside [0, %lld)",
+                         (long long)index, (long long)ds->count);
+    if (image) {
+        int64_t n = ds->channels * ds->height * ds->width;
+        const uint8_t *src = ds->pixels + index * n;
+        const float scale = 1.0f / 255.0f, inv_std = 1.0f / ds->std;
+        for (int64_t i = 0; i < n; ++i)
+            image[i] = ((float)src[i] * scale - ds->mean) * inv_std;
+    }
+    if (label)
+        *label = ds->labels[index];
+    return CNN_OK;
+}
