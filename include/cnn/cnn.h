@@ -18,5 +18,6 @@
 #include "dense.h"
 #include "optim.h"
 #include "data.h"
+#include "checkpoint.h"
 
 #endif /* CNN_CNN_H */
