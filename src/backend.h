@@ -109,8 +109,11 @@ typedef struct cnn_backend {
 typedef const cnn_backend *(*cnn_backend_open_fn)(const cnn_host_api *host,
                                                   char *why, size_t why_size);
 
-/* The CPU backend, linked into libcnn (src/cpu/backend.c). */
+/* The CPU backend, linked into libcnn (src/cpu/backend.c), and its one
+ * extra beyond the table: the thread count of a logical CPU device
+ * (src/cpu/parallel.c). */
 const cnn_backend *cnn_cpu_backend_open(const cnn_host_api *host);
+void cnn_cpu_set_threads(int device, int threads);
 
 /* Convenience for backends: record an error through the host api. */
 static inline cnn_status cnn_backend_error(const cnn_host_api *host,

@@ -58,6 +58,10 @@ cnn_status cnn_device_acquire(const char *caller, cnn_device dev,
 void cnn_device_lock(cnn_device dev);
 void cnn_device_unlock(cnn_device dev);
 
+/* Makes cnn_dispatch on this thread use `engine` instead of the device's
+ * (a net node's own engine); -1 restores the device's. */
+void cnn_engine_override(int engine);
+
 /* Runs one op: fills in device, engine and math, asks supports(), locks
  * the device and calls the backend's slot. The tensors in args must all be
  * on `dev`, already checked. */

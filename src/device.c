@@ -13,7 +13,6 @@ typedef struct device_state {
     cnn_engine engine;
     cnn_math math;
     char name[160];
-    bool named;
 } device_state;
 
 static device_state devices[CNN_DEVICE_TYPE_COUNT][CNN_MAX_DEVICES];
@@ -136,13 +135,11 @@ const char *cnn_device_name(cnn_device dev)
         snprintf(unusable, sizeof unusable, "%s (not available)", id);
         return unusable;
     }
+    /* Rewritten on every call: a CPU device's thread count can change. */
     pthread_mutex_lock(&names_lock);
-    if (!state->named) {
-        char detail[128] = "";
-        backend->device_name(dev.index, detail, sizeof detail);
-        snprintf(state->name, sizeof state->name, "%s (%s)", id, detail);
-        state->named = true;
-    }
+    char detail[128] = "";
+    backend->device_name(dev.index, detail, sizeof detail);
+    snprintf(state->name, sizeof state->name, "%s (%s)", id, detail);
     pthread_mutex_unlock(&names_lock);
     return state->name;
 }
@@ -228,6 +225,25 @@ cnn_engine cnn_get_engine(cnn_device dev)
     return state ? state->engine : CNN_ENGINE_AUTO;
 }
 
+cnn_status cnn_set_threads(cnn_device dev, int threads)
+{
+    cnn_status s = cnn_device_acquire("cnn_set_threads", dev, NULL);
+    if (s != CNN_OK)
+        return s;
+    if (dev.type != CNN_CPU)
+        return cnn_error(CNN_ERR_UNSUPPORTED,
+                         "cnn_set_threads: only CPU devices take a thread "
+                         "count");
+    if (threads < 1 || threads > 1024)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_set_threads: threads is %d but must be 1 to "
+                         "1024", threads);
+    cnn_device_lock(dev);
+    cnn_cpu_set_threads(dev.index, threads);
+    cnn_device_unlock(dev);
+    return CNN_OK;
+}
+
 cnn_status cnn_set_math(cnn_device dev, cnn_math math)
 {
     if ((unsigned)math > (unsigned)CNN_MATH_TF32)
@@ -256,6 +272,10 @@ void cnn_device_unlock(cnn_device dev)
     pthread_mutex_unlock(&state_of(dev)->lock);
 }
 
+static _Thread_local int engine_override = -1;
+
+void cnn_engine_override(int engine) { engine_override = engine; }
+
 cnn_status cnn_dispatch(const char *caller, cnn_device dev, cnn_op_args *args)
 {
     const cnn_backend *backend;
@@ -264,7 +284,8 @@ cnn_status cnn_dispatch(const char *caller, cnn_device dev, cnn_op_args *args)
         return s;
     device_state *state = state_of(dev);
     args->device = dev.index;
-    args->engine = state->engine;
+    args->engine = engine_override >= 0 ? (cnn_engine)engine_override
+                                        : state->engine;
     args->math = state->math;
     cnn_op_fn fn = backend->ops[args->op];
     if (!fn || (backend->supports && !backend->supports(args)))

@@ -165,6 +165,19 @@ START_TEST(engines_and_math_modes)
     ck_assert_ok(cnn_set_math(cnn_cpu(), CNN_MATH_FP32));
     ck_assert_fails(cnn_set_math(cnn_cpu(), (cnn_math)5),
                     CNN_ERR_INVALID_ARGUMENT, "not a cnn_math");
+    ck_assert_fails(cnn_set_threads(cnn_cpu(), 0), CNN_ERR_INVALID_ARGUMENT,
+                    "threads is 0");
+    ck_assert_ok(cnn_set_threads(cnn_cpu(), 1));
+    ck_assert_ptr_nonnull(strstr(cnn_device_name(cnn_cpu()), "1 thread"));
+    ck_assert_ok(cnn_set_threads(cnn_cpu(), 3));
+    const int64_t dims[1] = {100000};
+    cnn_tensor *t = NULL;
+    ck_assert_ok(cnn_tensor_zeros(&t, cnn_cpu(), CNN_F32, 1, dims));
+    ck_assert_ok(cnn_relu_forward(t, t)); /* three workers on any machine */
+    cnn_tensor_free(t);
+    if (cnn_device_count(CNN_CUDA) > 0)
+        ck_assert_fails(cnn_set_threads(cnn_cuda(0), 2), CNN_ERR_UNSUPPORTED,
+                        "only CPU devices");
 }
 END_TEST
 

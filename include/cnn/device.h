@@ -96,6 +96,11 @@ CNN_API cnn_engine cnn_get_engine(cnn_device dev);
 /* "auto", "native", "vendor", "reference"; static. */
 CNN_API const char *cnn_engine_name(cnn_engine engine);
 
+/* Threads the CPU device `dev` runs its ops on (its share of the machine's
+ * by default; see CNN_CPU_DEVICES). threads >= 1. CNN_ERR_UNSUPPORTED for
+ * a GPU. Not thread-safe with ops running on that device. */
+CNN_API cnn_status cnn_set_threads(cnn_device dev, int threads);
+
 /* Float32 math mode of a device: FP32 is IEEE float32 (no TF32 anywhere).
  * TF32 lets GPU matrix products use TF32 tensor cores. No effect on CPU. */
 typedef enum cnn_math {

@@ -52,8 +52,18 @@ int cnn_cpu_device_count(void)
     return count;
 }
 
+/* Threads set with cnn_set_threads, per logical device; 0: the share. */
+static _Atomic int chosen_threads[64];
+
+void cnn_cpu_set_threads(int device, int threads)
+{
+    chosen_threads[device] = threads;
+}
+
 int cnn_cpu_device_threads(int device)
 {
+    if (chosen_threads[device] > 0)
+        return chosen_threads[device];
 #ifdef _OPENMP
     int total = omp_get_max_threads();
 #else
