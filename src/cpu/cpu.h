@@ -48,6 +48,7 @@ void cnn_cpu_blas_describe(char *buf, size_t size);
 
 /* Op families register their slots in the table; each is defined in
  * src/cpu/<family>.c and called from cnn_cpu_backend_open. */
+void cnn_cpu_register_pool(cnn_op_fn *ops);
 
 /* Op implementations (src/cpu/elementwise.c, src/cpu/fill.c). */
 cnn_status cnn_cpu_fill(const cnn_op_args *args);
