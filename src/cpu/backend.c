@@ -136,6 +136,10 @@ const cnn_backend *cnn_cpu_backend_open(const cnn_host_api *host)
     cnn_cpu_host = host;
     /* Each op family fills its own slots (one cnn_cpu_register_<family>
      * per src/cpu/<family>.c), so adding a family touches one line here. */
+    cnn_cpu_register_dropout(cpu_backend.ops);
+    cnn_cpu_register_loss(cpu_backend.ops);
+    cnn_cpu_register_concat(cpu_backend.ops);
+    cnn_cpu_register_sgd(cpu_backend.ops);
     cnn_cpu_register_pool(cpu_backend.ops);
     return &cpu_backend;
 }

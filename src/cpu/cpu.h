@@ -48,6 +48,10 @@ void cnn_cpu_blas_describe(char *buf, size_t size);
 
 /* Op families register their slots in the table; each is defined in
  * src/cpu/<family>.c and called from cnn_cpu_backend_open. */
+void cnn_cpu_register_dropout(cnn_op_fn *ops);
+void cnn_cpu_register_loss(cnn_op_fn *ops);
+void cnn_cpu_register_concat(cnn_op_fn *ops);
+void cnn_cpu_register_sgd(cnn_op_fn *ops);
 void cnn_cpu_register_pool(cnn_op_fn *ops);
 
 /* Op implementations (src/cpu/elementwise.c, src/cpu/fill.c). */

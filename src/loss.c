@@ -1,0 +1,47 @@
+/* src/loss.c - checks and dispatch of the softmax cross-entropy loss.
+ *
+ * SOFTMAX_XENT: in[0] = logits [N, C], in[1] = labels [N] (I32);
+ * out[0] = loss [1], out[1] = dlogits [N, C] or NULL; no params.
+ * The label values live in device memory, so the backend checks them (all
+ * of them, before it writes anything) and reports the first bad one.
+ * dlogits may be logits (each row is read in full before it is written);
+ * no other output may share memory with an input. */
+#include <stdbool.h>
+
+#include "check.h"
+
+static bool overlap(const cnn_tensor *a, const cnn_tensor *b)
+{
+    const char *pa = a->data, *pb = b->data;
+    return pa < pb + b->bytes && pb < pa + a->bytes;
+}
+
+cnn_status cnn_softmax_cross_entropy(cnn_tensor *loss, cnn_tensor *dlogits,
+                                     const cnn_tensor *logits,
+                                     const cnn_tensor *labels)
+{
+    static const char caller[] = "cnn_softmax_cross_entropy";
+    static const int64_t scalar[1] = {1};
+    cnn_status s;
+    if ((s = cnn_check_tensor(caller, "logits", logits, CNN_F32, 2)) != CNN_OK ||
+        (s = cnn_check_tensor(caller, "labels", labels, CNN_I32, 1)) != CNN_OK ||
+        (s = cnn_check_device(caller, "labels", labels, "logits", logits)) != CNN_OK ||
+        (s = cnn_check_dims(caller, "labels", labels, 1, logits->dims)) != CNN_OK ||
+        (s = cnn_check_tensor(caller, "loss", loss, CNN_F32, 1)) != CNN_OK ||
+        (s = cnn_check_device(caller, "loss", loss, "logits", logits)) != CNN_OK ||
+        (s = cnn_check_dims(caller, "loss", loss, 1, scalar)) != CNN_OK)
+        return s;
+    if (dlogits &&
+        ((s = cnn_check_tensor(caller, "dlogits", dlogits, CNN_F32, 2)) != CNN_OK ||
+         (s = cnn_check_like(caller, "dlogits", dlogits, "logits", logits)) != CNN_OK))
+        return s;
+    if (overlap(loss, logits) || overlap(loss, labels) ||
+        (dlogits && (overlap(loss, dlogits) || overlap(dlogits, labels))))
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: loss and dlogits must not share memory with "
+                         "labels or each other, nor loss with logits",
+                         caller);
+    cnn_op_args args = {.op = CNN_OP_SOFTMAX_XENT, .out = {loss, dlogits},
+                        .in = {logits, labels}};
+    return cnn_dispatch(caller, logits->device, &args);
+}
