@@ -5,9 +5,19 @@
 #define CNN_TEST_POOL_NORM_UTIL_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "test_util.h"
+
+/* ck_assert_msg for loops over elements: Check reports the location of
+ * every assertion it runs to the parent process (a write per call), so
+ * element loops assert only on failure. */
+#define PN_CHECK(cond, ...)                                                 \
+    do {                                                                    \
+        if (!(cond))                                                        \
+            ck_abort_msg(__VA_ARGS__);                                      \
+    } while (0)
 
 static const cnn_engine pn_engines[] = {CNN_ENGINE_AUTO, CNN_ENGINE_NATIVE,
                                         CNN_ENGINE_REFERENCE};
@@ -48,13 +58,13 @@ static inline pn_out pn_out_create(int ndim, const int64_t *dims,
 static inline const float *pn_out_values(const pn_out *o)
 {
     for (int i = 0; i < PN_GUARD; ++i) {
-        ck_assert_msg(o->block[i] == PN_GUARD_BITS, "write before the output");
-        ck_assert_msg(o->block[PN_GUARD + o->n + i] == PN_GUARD_BITS,
-                      "write past the output");
+        PN_CHECK(o->block[i] == PN_GUARD_BITS, "write before the output");
+        PN_CHECK(o->block[PN_GUARD + o->n + i] == PN_GUARD_BITS,
+                 "write past the output");
     }
     for (int64_t i = 0; i < o->n; ++i)
-        ck_assert_msg(o->block[PN_GUARD + i] != PN_GUARD_BITS,
-                      "output element %lld was not written", (long long)i);
+        PN_CHECK(o->block[PN_GUARD + i] != PN_GUARD_BITS,
+                 "output element %lld was not written", (long long)i);
     return (const float *)(o->block + PN_GUARD);
 }
 
@@ -64,6 +74,23 @@ static inline void pn_out_free(pn_out *o)
     free(o->block);
     o->block = NULL;
     o->t = NULL;
+}
+
+/* An F32 tensor on a second logical CPU device, for the device mismatch
+ * checks. The device count is read on first use, so this works in a
+ * forked test (Check's default); in a process that already settled on one
+ * device (CK_FORK=no) it says so and returns NULL. */
+static inline cnn_tensor *pn_other_device_tensor(int ndim, const int64_t *dims)
+{
+    setenv("CNN_CPU_DEVICES", "2", 1);
+    if (cnn_device_count(CNN_CPU) < 2) {
+        printf("device mismatch checks skipped: one CPU device in this "
+               "process (they need Check to fork)\n");
+        return NULL;
+    }
+    cnn_tensor *t = NULL;
+    ck_assert_ok(cnn_tensor_create(&t, cnn_cpu_n(1), CNN_F32, ndim, dims));
+    return t;
 }
 
 /* n distinct values in [-1, 1), 2/n apart, shuffled by an LCG from seed:

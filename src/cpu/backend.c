@@ -141,5 +141,7 @@ const cnn_backend *cnn_cpu_backend_open(const cnn_host_api *host)
     cnn_cpu_register_concat(cpu_backend.ops);
     cnn_cpu_register_sgd(cpu_backend.ops);
     cnn_cpu_register_pool(cpu_backend.ops);
+    cnn_cpu_register_batchnorm(cpu_backend.ops);
+    cnn_cpu_register_lrn(cpu_backend.ops);
     return &cpu_backend;
 }

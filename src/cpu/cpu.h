@@ -53,6 +53,8 @@ void cnn_cpu_register_loss(cnn_op_fn *ops);
 void cnn_cpu_register_concat(cnn_op_fn *ops);
 void cnn_cpu_register_sgd(cnn_op_fn *ops);
 void cnn_cpu_register_pool(cnn_op_fn *ops);
+void cnn_cpu_register_batchnorm(cnn_op_fn *ops);
+void cnn_cpu_register_lrn(cnn_op_fn *ops);
 
 /* Op implementations (src/cpu/elementwise.c, src/cpu/fill.c). */
 cnn_status cnn_cpu_fill(const cnn_op_args *args);
