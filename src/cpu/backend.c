@@ -82,12 +82,14 @@ static void cpu_device_name(int device, char *buf, size_t size)
 
 static void cpu_describe(char *buf, size_t size)
 {
-    char blas[256];
+    char blas[256], gemm[256];
     cnn_cpu_blas_describe(blas, sizeof blas);
+    cnn_cpu_gemm_describe(gemm, sizeof gemm);
     size_t used = strlen(buf);
     snprintf(buf + used, size - used,
              "cpu: %d logical device%s, %d thread%s each (OpenMP: %s)\n"
-             "blas: %s\n",
+             "blas: %s\n"
+             "gemm: %s\n",
              cnn_cpu_device_count(), cnn_cpu_device_count() == 1 ? "" : "s",
              cnn_cpu_device_threads(0), cnn_cpu_device_threads(0) == 1 ? "" : "s",
 #ifdef _OPENMP
@@ -95,7 +97,7 @@ static void cpu_describe(char *buf, size_t size)
 #else
              "no",
 #endif
-             blas);
+             blas, gemm);
 }
 
 static bool cpu_supports(const cnn_op_args *args)
@@ -136,6 +138,8 @@ const cnn_backend *cnn_cpu_backend_open(const cnn_host_api *host)
     cnn_cpu_host = host;
     /* Each op family fills its own slots (one cnn_cpu_register_<family>
      * per src/cpu/<family>.c), so adding a family touches one line here. */
+    cnn_cpu_register_conv(cpu_backend.ops);
+    cnn_cpu_register_linear(cpu_backend.ops);
     cnn_cpu_register_dropout(cpu_backend.ops);
     cnn_cpu_register_loss(cpu_backend.ops);
     cnn_cpu_register_concat(cpu_backend.ops);

@@ -45,9 +45,14 @@ void *cnn_cpu_workspace(int device, size_t bytes);
 /* One line about the BLAS linked in ("none", or OpenBLAS's configuration
  * and threading), for cnn info. */
 void cnn_cpu_blas_describe(char *buf, size_t size);
+/* One line about the GEMM in use (own or OpenBLAS, and which kernel), for
+ * cnn info (src/cpu/gemm.c). */
+void cnn_cpu_gemm_describe(char *buf, size_t size);
 
 /* Op families register their slots in the table; each is defined in
  * src/cpu/<family>.c and called from cnn_cpu_backend_open. */
+void cnn_cpu_register_conv(cnn_op_fn *ops);
+void cnn_cpu_register_linear(cnn_op_fn *ops);
 void cnn_cpu_register_dropout(cnn_op_fn *ops);
 void cnn_cpu_register_loss(cnn_op_fn *ops);
 void cnn_cpu_register_concat(cnn_op_fn *ops);

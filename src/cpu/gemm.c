@@ -1,0 +1,190 @@
+/* src/cpu/gemm.c - which GEMM runs (CNN_GEMM), and how one GEMM is split
+ * over the threads of a CPU device.
+ *
+ * The default: OpenBLAS when it is linked, except when our kernel uses
+ * AVX-512 and OpenBLAS chose a narrower one for this CPU. OpenBLAS 0.3.21
+ * does not know AMD's Zen 4 and Zen 5 cores and runs its Haswell (AVX2)
+ * kernel on them, at about a third of what the AVX-512 units can do; our
+ * AVX-512 kernel is then the faster of the two (bench/conv_timing.c
+ * measures both). CNN_GEMM=own or CNN_GEMM=blas overrides the choice. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "gemm.h"
+
+static struct {
+    _Atomic int ready; /* 0: not yet chosen */
+    cnn_cpu_gemm_impl impl;
+    const char *why;
+} choice;
+
+static void choose(void)
+{
+    /* Every thread that races here computes the same answer. */
+    const char *env = getenv("CNN_GEMM");
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    cnn_cpu_gemm_impl impl;
+    const char *why;
+    if (env && strcmp(env, "own") == 0) {
+        impl = CNN_CPU_GEMM_OWN, why = "CNN_GEMM=own";
+    } else if (env && strcmp(env, "blas") == 0) {
+        impl = cnn_cpu_gemm_blas_available() ? CNN_CPU_GEMM_BLAS
+                                             : CNN_CPU_GEMM_OWN;
+        why = impl == CNN_CPU_GEMM_BLAS
+                  ? "CNN_GEMM=blas"
+                  : "CNN_GEMM=blas, but this build has no BLAS";
+    } else if (!cnn_cpu_gemm_blas_available()) {
+        impl = CNN_CPU_GEMM_OWN, why = "no BLAS in this build";
+    } else if (strcmp(kernel->name, "avx512") == 0 &&
+               !cnn_cpu_gemm_blas_avx512()) {
+        impl = CNN_CPU_GEMM_OWN;
+        why = "default: our AVX-512 kernel, wider than OpenBLAS's for this "
+              "CPU; CNN_GEMM=blas to change";
+    } else {
+        impl = CNN_CPU_GEMM_BLAS, why = "default; CNN_GEMM=own to change";
+    }
+    choice.impl = impl;
+    choice.why = why;
+    choice.ready = 1;
+}
+
+cnn_cpu_gemm_impl cnn_cpu_gemm_active(void)
+{
+    if (!choice.ready)
+        choose();
+    return choice.impl;
+}
+
+void cnn_cpu_gemm_describe(char *buf, size_t size)
+{
+    cnn_cpu_gemm_impl impl = cnn_cpu_gemm_active();
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    if (impl == CNN_CPU_GEMM_BLAS)
+        snprintf(buf, size, "OpenBLAS (%s; inside our parallel regions: %s)",
+                 choice.why,
+                 cnn_cpu_gemm_blas_nestable()
+                     ? "OpenBLAS, single-threaded"
+                     : "ours, OpenBLAS is the pthreads build");
+    else
+        snprintf(buf, size, "own, %s kernel %dx%d (%s)", kernel->name,
+                 kernel->mr, kernel->nr, choice.why);
+}
+
+size_t cnn_cpu_gemm_thread_scratch_bytes(void)
+{
+    size_t bytes = cnn_cpu_gemm_own_scratch_floats() * sizeof(float);
+    return (bytes + 63) / 64 * 64;
+}
+
+size_t cnn_cpu_gemm_scratch_bytes(int device)
+{
+    return (size_t)cnn_cpu_device_threads(device) *
+           cnn_cpu_gemm_thread_scratch_bytes();
+}
+
+static bool fits_int(int64_t m, int64_t n, int64_t k, cnn_cpu_matrix a,
+                     cnn_cpu_matrix b, int64_t ldc)
+{
+    return m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a.ld <= INT_MAX &&
+           b.ld <= INT_MAX && ldc <= INT_MAX;
+}
+
+void cnn_cpu_sgemm_serial(int64_t m, int64_t n, int64_t k, float alpha,
+                          cnn_cpu_matrix a, cnn_cpu_matrix b, float beta,
+                          float *c, int64_t ldc, void *scratch)
+{
+    if (cnn_cpu_gemm_active() == CNN_CPU_GEMM_BLAS &&
+        cnn_cpu_gemm_blas_nestable() && fits_int(m, n, k, a, b, ldc)) {
+        cnn_cpu_gemm_blas(1, m, n, k, alpha, a, b, beta, c, ldc);
+        return;
+    }
+    cnn_cpu_gemm_own(cnn_cpu_gemm_kernel_best(), m, n, k, alpha, a, b, beta,
+                     c, ldc, scratch);
+}
+
+/* One GEMM split into a grid of tiles of C, one tile per thread. */
+typedef struct split {
+    const cnn_cpu_gemm_kernel *kernel;
+    int64_t m, n, k;
+    float alpha, beta;
+    cnn_cpu_matrix a, b;
+    float *c;
+    int64_t ldc;
+    unsigned char *scratch;
+    size_t thread_bytes;
+    int64_t tile_m, tile_n; /* rows and columns of a tile */
+    int64_t grid_n;         /* tiles across */
+} split;
+
+static void tile_range(int64_t begin, int64_t end, void *p)
+{
+    const split *s = p;
+    float *scratch = (float *)(s->scratch +
+                               (size_t)cnn_cpu_thread_index() * s->thread_bytes);
+    for (int64_t t = begin; t < end; ++t) {
+        int64_t i0 = t / s->grid_n * s->tile_m, j0 = t % s->grid_n * s->tile_n;
+        if (i0 >= s->m || j0 >= s->n)
+            continue;
+        int64_t rows = s->m - i0 < s->tile_m ? s->m - i0 : s->tile_m;
+        int64_t cols = s->n - j0 < s->tile_n ? s->n - j0 : s->tile_n;
+        cnn_cpu_matrix a = s->a, b = s->b;
+        a.data += a.trans ? i0 : i0 * a.ld;
+        b.data += b.trans ? j0 * b.ld : j0;
+        cnn_cpu_gemm_own(s->kernel, rows, cols, s->k, s->alpha, a, b, s->beta,
+                         s->c + i0 * s->ldc + j0, s->ldc, scratch);
+    }
+}
+
+void cnn_cpu_sgemm(int device, int64_t m, int64_t n, int64_t k, float alpha,
+                   cnn_cpu_matrix a, cnn_cpu_matrix b, float beta, float *c,
+                   int64_t ldc, void *scratch)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    int threads = cnn_cpu_device_threads(device);
+    if (cnn_cpu_gemm_active() == CNN_CPU_GEMM_BLAS &&
+        fits_int(m, n, k, a, b, ldc)) {
+        unsigned saved = cnn_cpu_fpenv_enter();
+        cnn_cpu_gemm_blas(threads, m, n, k, alpha, a, b, beta, c, ldc);
+        cnn_cpu_fpenv_restore(saved);
+        return;
+    }
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    /* Below about 2^18 multiply-adds a thread team costs more than it
+     * saves. */
+    if ((double)m * (double)n * (double)k < 262144.0)
+        threads = 1;
+    /* The grid of tiles (in micro-tiles) whose largest tile is smallest;
+     * ties go to more columns per thread, which shares A's packing. */
+    int64_t mt = (m + kernel->mr - 1) / kernel->mr;
+    int64_t nt = (n + kernel->nr - 1) / kernel->nr;
+    int64_t best_gm = 1, best_gn = 1, best_cost = mt * nt;
+    for (int t = threads; t > 1; --t) {
+        for (int gm = 1; gm <= t; ++gm) {
+            if (t % gm)
+                continue;
+            int64_t gn = t / gm;
+            if (gm > mt || gn > nt)
+                continue;
+            int64_t cost = ((mt + gm - 1) / gm) * ((nt + gn - 1) / gn);
+            if (cost < best_cost) {
+                best_cost = cost, best_gm = gm, best_gn = gn;
+            }
+        }
+        if (best_gm * best_gn > 1)
+            break;
+    }
+    split s = {
+        .kernel = kernel, .m = m, .n = n, .k = k, .alpha = alpha,
+        .beta = beta, .a = a, .b = b, .c = c, .ldc = ldc,
+        .scratch = scratch,
+        .thread_bytes = cnn_cpu_gemm_thread_scratch_bytes(),
+        .tile_m = (mt + best_gm - 1) / best_gm * kernel->mr,
+        .tile_n = (nt + best_gn - 1) / best_gn * kernel->nr,
+        .grid_n = best_gn,
+    };
+    cnn_cpu_parallel_for(device, best_gm * best_gn, 1, 1, tile_range, &s);
+}

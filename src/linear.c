@@ -1,0 +1,126 @@
+/* src/linear.c - checks and dispatch of the fully connected layer.
+ *
+ * Slots (no params):
+ *   LINEAR_FWD          in {x, w, b or NULL}  out {y}
+ *   LINEAR_BWD_DATA     in {dy, w}            out {dx}  (overwritten)
+ *   LINEAR_BWD_WEIGHT   in {dy, x}            out {dw}  (accumulated)
+ *   LINEAR_BWD_BIAS     in {dy}               out {db}  (accumulated)
+ * x [n, in], w [out, in], b [out], y [n, out].
+ */
+#include "check.h"
+
+/* t is a 2-d F32 tensor, on ref's device when ref is given. */
+static cnn_status check_2d(const char *caller, const char *name,
+                           const cnn_tensor *t, const char *ref_name,
+                           const cnn_tensor *ref)
+{
+    cnn_status s = cnn_check_tensor(caller, name, t, CNN_F32, 2);
+    if (s == CNN_OK && ref)
+        s = cnn_check_device(caller, name, t, ref_name, ref);
+    return s;
+}
+
+static cnn_status check_vector(const char *caller, const char *name,
+                               const cnn_tensor *t, int64_t size,
+                               const char *ref_name, const cnn_tensor *ref)
+{
+    cnn_status s = cnn_check_tensor(caller, name, t, CNN_F32, 1);
+    if (s == CNN_OK)
+        s = cnn_check_device(caller, name, t, ref_name, ref);
+    if (s == CNN_OK)
+        s = cnn_check_dims(caller, name, t, 1, &size);
+    return s;
+}
+
+cnn_status cnn_linear_forward(cnn_tensor *y, const cnn_tensor *x,
+                              const cnn_tensor *w, const cnn_tensor *b)
+{
+    static const char caller[] = "cnn_linear_forward";
+    cnn_status s;
+    if ((s = check_2d(caller, "x", x, NULL, NULL)) != CNN_OK ||
+        (s = check_2d(caller, "w", w, "x", x)) != CNN_OK ||
+        (s = check_2d(caller, "y", y, "x", x)) != CNN_OK)
+        return s;
+    if (w->dims[1] != x->dims[1])
+        return cnn_error(CNN_ERR_SHAPE,
+                         "%s: x has %lld features but w expects %lld", caller,
+                         (long long)x->dims[1], (long long)w->dims[1]);
+    const int64_t dims[2] = {x->dims[0], w->dims[0]};
+    if ((s = cnn_check_dims(caller, "y", y, 2, dims)) != CNN_OK ||
+        (b && (s = check_vector(caller, "b", b, w->dims[0], "x", x)) !=
+                  CNN_OK))
+        return s;
+    cnn_op_args args = {.op = CNN_OP_LINEAR_FWD, .out = {y}, .in = {x, w, b}};
+    return cnn_dispatch(caller, y->device, &args);
+}
+
+static cnn_status check_backward(const char *caller, const cnn_tensor *dx,
+                                 const cnn_tensor *dw, const cnn_tensor *db,
+                                 const cnn_tensor *dy, const cnn_tensor *x,
+                                 const cnn_tensor *w)
+{
+    cnn_status s;
+    if ((s = check_2d(caller, "dy", dy, NULL, NULL)) != CNN_OK)
+        return s;
+    if (dx && !w)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: w is NULL but dx is asked for", caller);
+    if (dw && !x)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: x is NULL but dw is asked for", caller);
+    if ((x && (s = check_2d(caller, "x", x, "dy", dy)) != CNN_OK) ||
+        (w && (s = check_2d(caller, "w", w, "dy", dy)) != CNN_OK) ||
+        (dx && (s = check_2d(caller, "dx", dx, "dy", dy)) != CNN_OK) ||
+        (dw && (s = check_2d(caller, "dw", dw, "dy", dy)) != CNN_OK) ||
+        (dx && x && (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK) ||
+        (dw && w && (s = cnn_check_like(caller, "dw", dw, "w", w)) != CNN_OK) ||
+        (db && (s = check_vector(caller, "db", db, dy->dims[1], "dy", dy)) !=
+                   CNN_OK))
+        return s;
+    const cnn_tensor *xs = x ? x : dx, *ws = w ? w : dw;
+    const char *x_name = x ? "x" : "dx", *w_name = w ? "w" : "dw";
+    if (xs && xs->dims[0] != dy->dims[0])
+        return cnn_error(CNN_ERR_SHAPE, "%s: dy has %lld rows but %s has %lld",
+                         caller, (long long)dy->dims[0], x_name,
+                         (long long)xs->dims[0]);
+    if (ws && ws->dims[0] != dy->dims[1])
+        return cnn_error(CNN_ERR_SHAPE,
+                         "%s: dy has %lld features but %s has %lld outputs",
+                         caller, (long long)dy->dims[1], w_name,
+                         (long long)ws->dims[0]);
+    if (xs && ws && xs->dims[1] != ws->dims[1])
+        return cnn_error(CNN_ERR_SHAPE,
+                         "%s: %s has %lld features but %s expects %lld",
+                         caller, x_name, (long long)xs->dims[1], w_name,
+                         (long long)ws->dims[1]);
+    return CNN_OK;
+}
+
+cnn_status cnn_linear_backward(cnn_tensor *dx, cnn_tensor *dw, cnn_tensor *db,
+                               const cnn_tensor *dy, const cnn_tensor *x,
+                               const cnn_tensor *w)
+{
+    static const char caller[] = "cnn_linear_backward";
+    cnn_status s = check_backward(caller, dx, dw, db, dy, x, w);
+    if (s != CNN_OK)
+        return s;
+    if (dx) {
+        cnn_op_args args = {.op = CNN_OP_LINEAR_BWD_DATA, .out = {dx},
+                            .in = {dy, w}};
+        if ((s = cnn_dispatch(caller, dy->device, &args)) != CNN_OK)
+            return s;
+    }
+    if (dw) {
+        cnn_op_args args = {.op = CNN_OP_LINEAR_BWD_WEIGHT, .out = {dw},
+                            .in = {dy, x}};
+        if ((s = cnn_dispatch(caller, dy->device, &args)) != CNN_OK)
+            return s;
+    }
+    if (db) {
+        cnn_op_args args = {.op = CNN_OP_LINEAR_BWD_BIAS, .out = {db},
+                            .in = {dy}};
+        if ((s = cnn_dispatch(caller, dy->device, &args)) != CNN_OK)
+            return s;
+    }
+    return CNN_OK;
+}
