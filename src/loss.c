@@ -22,18 +22,19 @@ cnn_status cnn_softmax_cross_entropy(cnn_tensor *loss, cnn_tensor *dlogits,
 {
     static const char caller[] = "cnn_softmax_cross_entropy";
     static const int64_t scalar[1] = {1};
+    const cnn_tensor *x = logits;
     cnn_status s;
-    if ((s = cnn_check_tensor(caller, "logits", logits, CNN_F32, 2)) != CNN_OK ||
-        (s = cnn_check_tensor(caller, "labels", labels, CNN_I32, 1)) != CNN_OK ||
-        (s = cnn_check_device(caller, "labels", labels, "logits", logits)) != CNN_OK ||
-        (s = cnn_check_dims(caller, "labels", labels, 1, logits->dims)) != CNN_OK ||
-        (s = cnn_check_tensor(caller, "loss", loss, CNN_F32, 1)) != CNN_OK ||
-        (s = cnn_check_device(caller, "loss", loss, "logits", logits)) != CNN_OK ||
-        (s = cnn_check_dims(caller, "loss", loss, 1, scalar)) != CNN_OK)
+    if ((s = cnn_check_tensor(caller, "logits", x, CNN_F32, 2)) ||
+        (s = cnn_check_tensor(caller, "labels", labels, CNN_I32, 1)) ||
+        (s = cnn_check_device(caller, "labels", labels, "logits", x)) ||
+        (s = cnn_check_dims(caller, "labels", labels, 1, x->dims)) ||
+        (s = cnn_check_tensor(caller, "loss", loss, CNN_F32, 1)) ||
+        (s = cnn_check_device(caller, "loss", loss, "logits", x)) ||
+        (s = cnn_check_dims(caller, "loss", loss, 1, scalar)))
         return s;
     if (dlogits &&
-        ((s = cnn_check_tensor(caller, "dlogits", dlogits, CNN_F32, 2)) != CNN_OK ||
-         (s = cnn_check_like(caller, "dlogits", dlogits, "logits", logits)) != CNN_OK))
+        ((s = cnn_check_tensor(caller, "dlogits", dlogits, CNN_F32, 2)) ||
+         (s = cnn_check_like(caller, "dlogits", dlogits, "logits", x))))
         return s;
     if (overlap(loss, logits) || overlap(loss, labels) ||
         (dlogits && (overlap(loss, dlogits) || overlap(dlogits, labels))))

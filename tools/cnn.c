@@ -9,6 +9,8 @@
 
 #include <cnn/cnn.h>
 
+#include "bench.h"
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -17,6 +19,7 @@ static void usage(FILE *out)
             "commands:\n"
             "  info     print the version, how cnn was built, the libraries it\n"
             "           loaded and the devices it can use (and why not)\n"
+            "  bench    benchmarks (cnn bench ops --help)\n"
             "  help     print this text\n");
 }
 
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
     const char *command = argv[1];
     if (strcmp(command, "info") == 0)
         return cmd_info(argc - 1, argv + 1);
+    if (strcmp(command, "bench") == 0)
+        return cnn_bench_main(argc - 1, argv + 1);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {
         usage(stdout);
