@@ -1,13 +1,17 @@
 /* tools/cnn.c - the cnn command-line program. Uses only the public API.
  *
  *   cnn info        version, build options, libraries and devices
+ *   cnn train       train a model (tools/train.c); cnn eval evaluates one
+ *   cnn summary     a model layer by layer (tools/summary.c)
+ *   cnn bench       benchmarks (bench/, DESIGN.md Benchmarks)
  *   cnn help        usage
- *
- * train, eval, bench and summary arrive with the issues that build them. */
+ */
 #include <stdio.h>
 #include <string.h>
 
 #include <cnn/cnn.h>
+
+#include "tool.h"
 
 #include "bench.h"
 
@@ -20,6 +24,9 @@ static void usage(FILE *out)
             "  info     print the version, how cnn was built, the libraries it\n"
             "           loaded and the devices it can use (and why not)\n"
             "  bench    benchmarks (cnn bench ops --help)\n"
+            "  train    train a model (cnn train --help)\n"
+            "  eval     evaluate a checkpoint on the test set\n"
+            "  summary  print a model layer by layer (cnn summary alexnet)\n"
             "  help     print this text\n");
 }
 
@@ -71,6 +78,12 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (strcmp(command, "bench") == 0)
         return cnn_bench_main(argc - 1, argv + 1);
+    if (strcmp(command, "train") == 0)
+        return cnn_tool_train(argc - 1, argv + 1);
+    if (strcmp(command, "eval") == 0)
+        return cnn_tool_eval(argc - 1, argv + 1);
+    if (strcmp(command, "summary") == 0)
+        return cnn_tool_summary(argc - 1, argv + 1);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {
         usage(stdout);

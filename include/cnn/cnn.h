@@ -19,5 +19,8 @@
 #include "optim.h"
 #include "data.h"
 #include "checkpoint.h"
+#include "net.h"
+#include "models.h"
+#include "train.h"
 
 #endif /* CNN_CNN_H */

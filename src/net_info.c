@@ -1,0 +1,133 @@
+/* src/net_info.c - what a net holds: parameters, buffers, node shapes, and
+ * the per-layer summary. */
+#include <stdio.h>
+
+#include "net_internal.h"
+
+int cnn_net_param_count(const cnn_net *net) { return net ? net->param_count : 0; }
+int cnn_net_buffer_count(const cnn_net *net) { return net ? net->buffer_count : 0; }
+int cnn_net_node_count(const cnn_net *net) { return net ? net->count : 0; }
+
+cnn_status cnn_net_param(cnn_net *net, int i, const char **name,
+                         cnn_tensor **value, cnn_tensor **grad)
+{
+    if (!net || i < 0 || i >= net->param_count)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_net_param: parameter %d does not exist (%d)", i,
+                         net ? net->param_count : 0);
+    if (name)
+        *name = net->param_names[i];
+    if (value)
+        *value = net->params[i];
+    if (grad)
+        *grad = net->grads[i];
+    return CNN_OK;
+}
+
+cnn_status cnn_net_buffer(cnn_net *net, int i, const char **name,
+                          cnn_tensor **value)
+{
+    if (!net || i < 0 || i >= net->buffer_count)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_net_buffer: buffer %d does not exist (%d)", i,
+                         net ? net->buffer_count : 0);
+    if (name)
+        *name = net->buffer_names[i];
+    if (value)
+        *value = net->buffers[i];
+    return CNN_OK;
+}
+
+int64_t cnn_net_param_elements(const cnn_net *net)
+{
+    int64_t total = 0;
+    for (int i = 0; net && i < net->param_count; ++i)
+        total += cnn_tensor_numel(net->params[i]);
+    return total;
+}
+
+cnn_status cnn_net_node_shape(const cnn_net *net, cnn_node id, int *ndim,
+                              int64_t dims[4])
+{
+    const node *n = cnn_net_node("cnn_net_node_shape", net, id);
+    if (!n)
+        return CNN_ERR_INVALID_ARGUMENT;
+    if (net->batch == 0)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_net_node_shape: set the net up first");
+    if (ndim)
+        *ndim = n->ndim;
+    if (dims)
+        for (int d = 0; d < 4; ++d)
+            dims[d] = d < n->ndim ? n->dims[d] : 0;
+    return CNN_OK;
+}
+
+static const char *kind_label(node_kind kind)
+{
+    static const char *const labels[] = {
+        "input", "conv", "batchnorm", "relu", "pool", "avgpool",
+        "lrn", "flatten", "linear", "dropout", "add", "concat"};
+    return labels[kind];
+}
+
+/* Multiply-adds of one image's forward pass, counted as 2 FLOPs each;
+ * elementwise layers count one FLOP per output value. */
+static double forward_flops(const cnn_net *net, const node *n)
+{
+    double per_image = 1.0;
+    for (int d = 1; d < n->ndim; ++d)
+        per_image *= (double)n->dims[d];
+    switch (n->kind) {
+    case NODE_CONV: {
+        const int64_t *w = cnn_tensor_dims(n->weight);
+        return 2.0 * per_image * (double)(w[1] * w[2] * w[3]);
+    }
+    case NODE_LINEAR:
+        return 2.0 * per_image * (double)net->nodes[n->inputs[0]].dims[1];
+    case NODE_POOL:
+        return per_image * (double)(n->pool.kernel_h * n->pool.kernel_w);
+    case NODE_LRN:
+        return per_image * (double)(n->lrn.size + 4);
+    case NODE_INPUT:
+    case NODE_FLATTEN:
+        return 0.0;
+    default:
+        return per_image;
+    }
+}
+
+cnn_status cnn_net_summary(const cnn_net *net, FILE *out)
+{
+    if (!net || !out || net->batch == 0)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT, "cnn_net_summary: %s",
+                         !net ? "net is NULL" : !out ? "out is NULL"
+                                                     : "set the net up first");
+    fprintf(out, "%-4s %-10s %-22s %-16s %12s %12s  %s\n", "node", "layer",
+            "name", "output", "params", "MFLOPs", "device");
+    int64_t total_params = 0;
+    double total_flops = 0.0;
+    for (int id = 0; id < net->count; ++id) {
+        const node *n = &net->nodes[id];
+        char shape[48], dev[16];
+        if (n->ndim == 4) /* as papers draw it: height x width x channels */
+            snprintf(shape, sizeof shape, "%lldx%lldx%lld",
+                     (long long)n->dims[2], (long long)n->dims[3],
+                     (long long)n->dims[1]);
+        else
+            snprintf(shape, sizeof shape, "%lld", (long long)n->dims[1]);
+        int64_t params = (n->weight ? cnn_tensor_numel(n->weight) : 0) +
+                         (n->bias ? cnn_tensor_numel(n->bias) : 0);
+        double flops = forward_flops(net, n);
+        cnn_device_format(n->device, dev, sizeof dev);
+        fprintf(out, "%-4d %-10s %-22s %-16s %12lld %12.1f  %s\n", id,
+                kind_label(n->kind), n->name ? n->name : "-", shape,
+                (long long)params, flops / 1e6, dev);
+        total_params += params;
+        total_flops += flops;
+    }
+    fprintf(out, "total: %lld parameters, %.1f MFLOPs per image forward "
+            "(%.2f GFLOPs), batch %lld\n", (long long)total_params,
+            total_flops / 1e6, total_flops / 1e9, (long long)net->batch);
+    return CNN_OK;
+}

@@ -1,0 +1,86 @@
+/* src/net_internal.h - the graph behind cnn_net, shared by the net's files
+ * (net_build.c: adding nodes; net_setup.c: shapes, memory, init;
+ * net_run.c: forward and backward; net_info.c: accessors and summary). */
+#ifndef CNN_NET_INTERNAL_H
+#define CNN_NET_INTERNAL_H
+
+#include "cnn/net.h"
+#include "cnn/train.h"
+#include "core.h"
+
+typedef enum node_kind {
+    NODE_INPUT,
+    NODE_CONV,
+    NODE_BATCHNORM,
+    NODE_RELU,
+    NODE_POOL,
+    NODE_GLOBAL_AVGPOOL,
+    NODE_LRN,
+    NODE_FLATTEN,
+    NODE_LINEAR,
+    NODE_DROPOUT,
+    NODE_ADD,
+    NODE_CONCAT
+} node_kind;
+
+typedef struct node {
+    node_kind kind;
+    char *name;          /* parameter prefix; NULL for layers without */
+    cnn_node *inputs;    /* earlier nodes */
+    int input_count;
+    cnn_device device;
+    int engine;          /* a cnn_engine, or -1: the device's */
+
+    /* Hyperparameters, by kind. */
+    cnn_conv2d_params conv;
+    int64_t out_channels, kernel_h, kernel_w, out_features;
+    int has_bias;
+    cnn_init init;
+    cnn_batchnorm2d_params bn;
+    cnn_pool2d_params pool;
+    cnn_lrn_params lrn;
+    float drop;
+
+    /* After setup. */
+    int ndim;
+    int64_t dims[4];      /* output shape, batch first */
+    int consumers;        /* how many nodes read this one's output */
+    cnn_tensor *out;      /* activation */
+    cnn_tensor *grad;     /* d loss / d out */
+    cnn_tensor *scratch;  /* a second gradient buffer when consumers > 1 */
+    bool grad_written;    /* grad holds this backward's first contribution */
+    cnn_tensor **staged;  /* per input: a copy on this node's device, or NULL */
+    cnn_tensor **staged_grad;
+    cnn_tensor *weight, *bias, *dweight, *dbias;
+    cnn_tensor *running_mean, *running_var, *save_mean, *save_invstd;
+} node;
+
+struct cnn_net {
+    cnn_device device;
+    node *nodes;
+    int count, capacity;
+    cnn_node input;     /* -1 until cnn_net_input */
+    int64_t batch;      /* 0 until setup */
+    uint64_t seed;      /* from cnn_net_init: dropout masks */
+
+    /* Parameters and their gradients, in torchvision's order. */
+    int param_count;
+    const char **param_names; /* owned */
+    cnn_tensor **params, **grads;
+    int buffer_count;
+    const char **buffer_names; /* owned */
+    cnn_tensor **buffers;
+
+    int last_training;  /* the mode of the last forward */
+    uint64_t last_step; /* and its step (dropout masks) */
+    cnn_tensor *loss;   /* [1] on the output's device */
+    bool has_loss_grad; /* cnn_net_loss filled the output's gradient */
+};
+
+/* The momentum buffer of parameter i (src/sgd_optimizer.c), or NULL. */
+cnn_tensor *cnn_sgd_momentum(const cnn_sgd *opt, int i);
+
+/* The node, or NULL with an error naming `caller` when id is not one. */
+node *cnn_net_node(const char *caller, const cnn_net *net, cnn_node id);
+
+#endif /* CNN_NET_INTERNAL_H */
