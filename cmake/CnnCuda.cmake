@@ -1,6 +1,11 @@
 # CNN_CUDA and CNN_CUDNN: AUTO, ON or OFF. ON with the dependency missing is
 # a configure error; AUTO builds what it finds and says what that was.
 #
+# CNN_CUDA_EMULATION=ON forces CNN_CUDA=OFF and builds the module from our
+# own kernels compiled by the host compiler against the CPU emulation of
+# CUDA (src/cuda/emu, docs/emulation.md). CNN_CUDA_MODULE says whether
+# libcnn-cuda.so is built at all, real or emulated.
+#
 # AUTO finds nvcc on PATH or in the toolkit's usual places, so a machine
 # whose PATH lacks /usr/local/cuda/bin still builds the CUDA backend. The
 # CUDA architectures default to 80 and 90 and are set before
@@ -8,6 +13,7 @@
 # CUDAARCHS environment variable (CI sets 90) overrides them.
 set(CNN_HAVE_CUDA OFF)
 set(CNN_HAVE_CUDNN OFF)
+set(CNN_CUDA_MODULE OFF)
 set(CNN_CUDA_SUMMARY "off")
 set(CNN_CUDNN_SUMMARY "off")
 
@@ -18,8 +24,12 @@ foreach(opt CNN_CUDA CNN_CUDNN)
 endforeach()
 
 if(CNN_CUDA_EMULATION)
-  message(FATAL_ERROR "CNN_CUDA_EMULATION is reserved for the CPU emulation "
-                      "of CUDA, which is not implemented yet")
+  if(CNN_CUDA STREQUAL "ON")
+    message(STATUS "CNN_CUDA_EMULATION=ON: CNN_CUDA=ON is overridden to OFF")
+  endif()
+  set(CNN_CUDA OFF) # shadows the cache entry for this configure only
+  set(CNN_CUDA_MODULE ON)
+  set(CNN_CUDA_SUMMARY "emulated on the CPU (CNN_CUDA_EMULATION=ON)")
 endif()
 
 if(NOT CNN_CUDA STREQUAL "OFF")
@@ -43,6 +53,7 @@ if(NOT CNN_CUDA STREQUAL "OFF")
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(CNN_HAVE_CUDA ON)
+    set(CNN_CUDA_MODULE ON)
     set(CNN_CUDA_SUMMARY "CUDA ${CUDAToolkit_VERSION} (${CMAKE_CUDA_COMPILER}), architectures ${CMAKE_CUDA_ARCHITECTURES}")
   elseif(CNN_CUDA STREQUAL "ON")
     message(FATAL_ERROR "CNN_CUDA=ON but no CUDA compiler (nvcc) was found on "

@@ -1,17 +1,14 @@
 /* src/cuda/backend.cu - the CUDA backend module: devices, contexts, error
  * mapping, memory transfers and the backend table that the registry gets
- * from cnn_cuda_backend_open. */
+ * from cnn_cuda_backend_open. In the CNN_CUDA_EMULATION build the same
+ * code runs on the CPU emulation of CUDA, whose one device is marked
+ * emulated (never chosen automatically). */
 #include <dlfcn.h>
 #include <mutex>
 #include <stdio.h>
 #include <string.h>
 
 #include "cuda_common.cuh"
-
-#ifdef CNN_HAVE_CUDNN
-#include <cudnn.h>
-#endif
-#include <cublas_v2.h>
 
 const cnn_host_api *cnn_cuda_host;
 
@@ -71,6 +68,7 @@ static int count_devices_locked(void)
     if (device_total >= 0)
         return device_total;
     device_total = 0;
+#ifndef CNN_CUDA_EMULATION
     /* The runtime is linked statically; the driver is libcuda.so.1, which
      * only a machine with an NVIDIA driver has. Look for it first so that
      * the message names the missing file. */
@@ -82,6 +80,7 @@ static int count_devices_locked(void)
                  "install the NVIDIA driver", err ? err : "no error text");
         return 0;
     }
+#endif
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess) {
@@ -177,31 +176,28 @@ static void cuda_device_name(int device, char *buf, size_t size)
 static void cuda_describe(char *buf, size_t size)
 {
     size_t used = strlen(buf);
+    int count = cuda_device_count();
+#ifdef CNN_CUDA_EMULATION
+    used += (size_t)snprintf(buf + used, size - used,
+                             "cuda runtime: the CPU emulation of CUDA "
+                             "(CNN_CUDA_EMULATION), %d worker threads, check "
+                             "mode %s\ncublas, cudnn: vendor libraries are not "
+                             "emulated\n",
+                             cnn_emu_worker_count(),
+                             cnn_emu_check_enabled() ? "on" : "off");
+#else
     int driver = 0, runtime = 0;
     cudaDriverGetVersion(&driver);
     cudaRuntimeGetVersion(&runtime);
-    int count = cuda_device_count();
     used += (size_t)snprintf(buf + used, size - used,
                              "cuda runtime: %d.%d (static); driver: %d.%d\n",
                              runtime / 1000, runtime % 1000 / 10, driver / 1000,
                              driver % 1000 / 10);
     if (used >= size)
         return;
-    int cublas_major = 0, cublas_minor = 0, cublas_patch = 0;
-    cublasGetProperty(MAJOR_VERSION, &cublas_major);
-    cublasGetProperty(MINOR_VERSION, &cublas_minor);
-    cublasGetProperty(PATCH_LEVEL, &cublas_patch);
-    used += (size_t)snprintf(buf + used, size - used, "cublas: %d.%d.%d\n",
-                             cublas_major, cublas_minor, cublas_patch);
-    if (used >= size)
-        return;
-#ifdef CNN_HAVE_CUDNN
-    size_t cudnn = cudnnGetVersion();
-    used += (size_t)snprintf(buf + used, size - used, "cudnn: %zu.%zu.%zu\n",
-                             cudnn / 10000, cudnn % 10000 / 100, cudnn % 100);
-#else
-    used += (size_t)snprintf(buf + used, size - used,
-                             "cudnn: not built in (CNN_CUDNN=OFF)\n");
+    cnn_cuda_describe_cublas(buf, size);
+    cnn_cuda_describe_cudnn(buf, size);
+    used = strlen(buf);
 #endif
     if (used >= size)
         return;
@@ -295,7 +291,8 @@ static cnn_status cuda_synchronize(int device)
 
 static bool cuda_supports(const cnn_op_args *args)
 {
-    /* Only native kernels so far; the vendor engine comes with cuDNN ops. */
+    /* Only native kernels so far; the vendor engine comes with cuDNN ops
+     * (and is never there under emulation). */
     return args->engine == CNN_ENGINE_AUTO || args->engine == CNN_ENGINE_NATIVE;
 }
 
@@ -316,7 +313,11 @@ cnn_cuda_backend_open(const cnn_host_api *host, char *why, size_t why_size)
     b->abi_version = CNN_BACKEND_ABI_VERSION;
     b->name = "cuda";
     b->type = CNN_CUDA;
+#ifdef CNN_CUDA_EMULATION
+    b->emulated = true;
+#else
     b->emulated = false;
+#endif
     b->device_count = cuda_device_count;
     b->device_check = cuda_device_check;
     b->device_name = cuda_device_name;

@@ -1,29 +1,16 @@
 /* src/cuda/cuda_common.cuh - what the CUDA backend's files share: the
- * per-device context, error mapping, and the macros that keep kernels in
- * the emulable subset of CUDA (DESIGN.md: launches through CNN_LAUNCH,
- * dynamic shared memory through CNN_DYNAMIC_SHARED, CNN_UNROLL). */
+ * per-device context, error mapping, the allocator and the ops; and, from
+ * emulable.cuh, the macros that keep kernels in the emulable subset of
+ * CUDA (launches through CNN_LAUNCH, shared memory through CNN_SHARED and
+ * CNN_DYNAMIC_SHARED, CNN_UNROLL). */
 #ifndef CNN_CUDA_COMMON_CUH
 #define CNN_CUDA_COMMON_CUH
 
-#include <cuda_runtime.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../backend.h"
-
-/* Launches `kernel` and evaluates to the launch's cudaError_t, so that
- * every launch is checked: CNN_LAUNCH(k, grid, block, shmem, stream, a...). */
-#define CNN_LAUNCH(kernel, grid, block, shmem, stream, ...)                  \
-    ((kernel)<<<(grid), (block), (shmem), (stream)>>>(__VA_ARGS__),           \
-     cudaGetLastError())
-
-/* Dynamic shared memory as an array of T named `name`; one declaration of
- * the underlying bytes serves every kernel whatever its element type. */
-#define CNN_DYNAMIC_SHARED(T, name)                                           \
-    extern __shared__ __align__(16) unsigned char cnn_dynamic_shared_[];      \
-    T *name = reinterpret_cast<T *>(cnn_dynamic_shared_)
-
-#define CNN_UNROLL _Pragma("unroll")
+#include "emulable.cuh" /* CNN_LAUNCH, CNN_SHARED, CNN_DYNAMIC_SHARED, ... */
 
 /* Threads per block of the simple elementwise kernels. */
 #define CNN_CUDA_BLOCK 256
@@ -60,6 +47,14 @@ cnn_status cnn_cuda_alloc(cnn_cuda_context *ctx, size_t bytes, void **ptr);
 void cnn_cuda_free(cnn_cuda_context *ctx, void *ptr);
 /* Returns cached blocks to the driver. */
 void cnn_cuda_trim(cnn_cuda_context *ctx);
+
+#ifndef CNN_CUDA_EMULATION
+/* Append "cublas: 13.0.0" and "cudnn: 9.x.y" lines to buf
+ * (src/cuda/version_cublas.cu, version_cudnn.cu; vendor libraries are not
+ * part of the emulation build). */
+void cnn_cuda_describe_cublas(char *buf, size_t size);
+void cnn_cuda_describe_cudnn(char *buf, size_t size);
+#endif
 
 /* Op implementations. */
 cnn_status cnn_cuda_fill(const cnn_op_args *args);
