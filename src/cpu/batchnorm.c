@@ -2,17 +2,22 @@
  * (training and inference) and backward, with PyTorch's semantics
  * (cnn/norm.h).
  *
- * Work is split over channels and every per-channel sum runs inside one
- * thread in a fixed order, in double, so results are the same bits for any
- * thread count. The reference engine is the textbook two-pass form in
- * double. The native engine reads x once for both moments: it sums x - K
- * and (x - K)^2 with K the channel's first value (a shift that keeps the
- * one-pass variance free of cancellation when |mean| >> std), in eight
- * double lanes the compiler can vectorise; then it normalises with the
- * float mean and 1/std that it saves, as PyTorch does.
+ * The reference engine is the textbook two-pass form in double, channel by
+ * channel. The native engine walks memory in order, plane by plane (one
+ * plane is one image's channel), so that every pass streams: first each
+ * plane's sums, in double, kept per plane in the workspace; then, per
+ * channel, the planes' sums added in image order and turned into a scale
+ * and shift (or the backward's coefficients); then the elementwise pass.
+ * No sum depends on how planes are split over threads, so results are the
+ * same bits for any thread count. The forward reads x once for both
+ * moments, summing x - K and (x - K)^2 with K the channel's first value (a
+ * shift that keeps the one-pass variance free of cancellation when |mean|
+ * >> std), and normalises with the float mean and 1/std it saves, as
+ * PyTorch does.
  */
 #include <math.h>
 
+#include "simd.h"
 #include "cpu.h"
 #include "cnn/norm.h"
 
@@ -24,9 +29,10 @@ typedef struct bn_ctx {
     float *running_mean, *running_var, *save_mean, *save_invstd;
     double momentum, eps;
     int training;
+    /* native: per plane sums, then per channel coefficients */
+    double *sum1, *sum2;    /* [N C] */
+    float *ch_a, *ch_b, *ch_k; /* [C] */
 } bn_ctx;
-
-#define LANES 8
 
 /* Offset of plane (n, ch). */
 static int64_t at(const bn_ctx *c, int64_t n, int64_t ch)
@@ -147,113 +153,215 @@ static void ref_backward(int64_t begin, int64_t end, void *p)
 
 /* --------------------------------------------------------------- native */
 
-/* Adds sum (x - k) and sum (x - k)^2 over x[0..n) into the lanes. */
-static void moments(const float *x, int64_t n, double k, double s1[LANES],
-                    double s2[LANES])
+/* Items per thread so that each thread gets some 16k elements. */
+static int64_t plane_chunk(const bn_ctx *c)
 {
+    return c->HW >= (1 << 14) ? 1 : (1 << 14) / c->HW;
+}
+
+/* sum (x - k) and sum (x - k)^2 over x[0..n). */
+static inline void shifted_moments(const float *x, int64_t n, double k,
+                                   double *m1, double *m2)
+{
+    cnn_f64x4 s1lo = {0.0}, s1hi = {0.0}, s2lo = {0.0}, s2hi = {0.0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; ++j) {
-            double d = x[i + j] - k;
-            s1[j] += d;
-            s2[j] += d * d;
-        }
+    for (; i + 8 <= n; i += 8) {
+        cnn_f64x4 lo, hi;
+        cnn_f64x4_load(&lo, x + i);
+        cnn_f64x4_load(&hi, x + i + 4);
+        lo -= k;
+        hi -= k;
+        s1lo += lo;
+        s1hi += hi;
+        s2lo += lo * lo;
+        s2hi += hi * hi;
+    }
+    double t1 = 0.0, t2 = 0.0;
     for (; i < n; ++i) {
         double d = x[i] - k;
-        s1[0] += d;
-        s2[0] += d * d;
+        t1 += d;
+        t2 += d * d;
     }
+    *m1 = cnn_f64x8_total(&s1lo, &s1hi, t1);
+    *m2 = cnn_f64x8_total(&s2lo, &s2hi, t2);
 }
 
-/* Adds sum dy and sum dy (x - mean) over [0..n) into the lanes. */
-static void grad_sums(const float *dy, const float *x, int64_t n, double mean,
-                      double s1[LANES], double s2[LANES])
+/* sum dy and sum dy (x - mean) over [0..n). */
+static inline void grad_moments(const float *dy, const float *x, int64_t n,
+                                double mean, double *m1, double *m2)
 {
+    cnn_f64x4 s1lo = {0.0}, s1hi = {0.0}, s2lo = {0.0}, s2hi = {0.0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; ++j) {
-            double g = dy[i + j];
-            s1[j] += g;
-            s2[j] += g * (x[i + j] - mean);
-        }
-    for (; i < n; ++i) {
-        double g = dy[i];
-        s1[0] += g;
-        s2[0] += g * (x[i] - mean);
+    for (; i + 8 <= n; i += 8) {
+        cnn_f64x4 glo, ghi, xlo, xhi;
+        cnn_f64x4_load(&glo, dy + i);
+        cnn_f64x4_load(&ghi, dy + i + 4);
+        cnn_f64x4_load(&xlo, x + i);
+        cnn_f64x4_load(&xhi, x + i + 4);
+        s1lo += glo;
+        s1hi += ghi;
+        s2lo += glo * (xlo - mean);
+        s2hi += ghi * (xhi - mean);
     }
+    double t1 = 0.0, t2 = 0.0;
+    for (; i < n; ++i) {
+        t1 += dy[i];
+        t2 += (double)dy[i] * (x[i] - mean);
+    }
+    *m1 = cnn_f64x8_total(&s1lo, &s1hi, t1);
+    *m2 = cnn_f64x8_total(&s2lo, &s2hi, t2);
 }
 
-static double lanes_total(const double s[LANES])
-{
-    double t = 0.0;
-    for (int j = 0; j < LANES; ++j)
-        t += s[j];
-    return t;
-}
-
-static void fast_forward(int64_t begin, int64_t end, void *p)
+/* Per plane: the moments of x shifted by its channel's first value. */
+CNN_CPU_CLONES
+static void plane_moments(int64_t begin, int64_t end, void *p)
 {
     const bn_ctx *c = p;
+    for (int64_t t = begin; t < end; ++t)
+        shifted_moments(c->x + t * c->HW, c->HW, c->x[at(c, 0, t % c->C)],
+                        &c->sum1[t], &c->sum2[t]);
+}
+
+/* Per plane: sum dy and sum dy (x - mean). */
+CNN_CPU_CLONES
+static void plane_grad_sums(int64_t begin, int64_t end, void *p)
+{
+    const bn_ctx *c = p;
+    for (int64_t t = begin; t < end; ++t)
+        grad_moments(c->dy + t * c->HW, c->x + t * c->HW, c->HW,
+                     c->mean_in[t % c->C], &c->sum1[t], &c->sum2[t]);
+}
+
+/* The sums of channel ch's planes, in image order. */
+static void channel_sums(const bn_ctx *c, int64_t ch, double *s1, double *s2)
+{
+    *s1 = *s2 = 0.0;
+    for (int64_t n = 0; n < c->N; ++n) {
+        *s1 += c->sum1[n * c->C + ch];
+        *s2 += c->sum2[n * c->C + ch];
+    }
+}
+
+/* Forward, per channel: y = (x - a) * k + b. */
+static void forward_coefficients(const bn_ctx *c)
+{
     const double m = (double)c->N * (double)c->HW;
-    for (int64_t ch = begin; ch < end; ++ch) {
+    for (int64_t ch = 0; ch < c->C; ++ch) {
         float mean, invstd;
         if (c->training) {
-            double s1[LANES] = {0.0}, s2[LANES] = {0.0};
-            double k = c->x[at(c, 0, ch)];
-            for (int64_t n = 0; n < c->N; ++n)
-                moments(c->x + at(c, n, ch), c->HW, k, s1, s2);
-            double d1 = lanes_total(s1), d2 = lanes_total(s2);
+            double d1, d2, k = c->x[at(c, 0, ch)];
+            channel_sums(c, ch, &d1, &d2);
             double var = (d2 - d1 * d1 / m) / m;
             finish_stats(c, ch, k + d1 / m, var > 0.0 ? var : 0.0, &mean,
                          &invstd);
         } else {
             running_stats(c, ch, &mean, &invstd);
         }
-        const float scale = c->gamma[ch] * invstd, shift = c->beta[ch];
-        for (int64_t n = 0; n < c->N; ++n) {
-            const float *x = c->x + at(c, n, ch);
-            float *y = c->y + at(c, n, ch);
-            for (int64_t i = 0; i < c->HW; ++i)
-                y[i] = (x[i] - mean) * scale + shift;
-        }
+        c->ch_a[ch] = mean;
+        c->ch_k[ch] = c->gamma[ch] * invstd;
+        c->ch_b[ch] = c->beta[ch];
     }
 }
 
-static void fast_backward(int64_t begin, int64_t end, void *p)
+/* Backward, per channel: dgamma and dbeta, and dx = (dy - b - (x - mean)
+ * k) a, where a = gamma invstd and, in training (the mean and variance
+ * depend on x too), b = mean(dy) and k = invstd^2 mean(dy (x - mean)). */
+static void backward_coefficients(const bn_ctx *c, int have_sums)
 {
-    const bn_ctx *c = p;
     const double m = (double)c->N * (double)c->HW;
-    for (int64_t ch = begin; ch < end; ++ch) {
-        const float mean = c->mean_in[ch], invstd = c->invstd_in[ch];
+    for (int64_t ch = 0; ch < c->C; ++ch) {
+        const double invstd = c->invstd_in[ch];
         double sum_dy = 0.0, sum_dy_xmu = 0.0;
-        if (c->training || c->dgamma || c->dbeta) {
-            double s1[LANES] = {0.0}, s2[LANES] = {0.0};
-            for (int64_t n = 0; n < c->N; ++n)
-                grad_sums(c->dy + at(c, n, ch), c->x + at(c, n, ch),
-                          c->HW, mean, s1, s2);
-            sum_dy = lanes_total(s1);
-            sum_dy_xmu = lanes_total(s2);
-        }
+        if (have_sums)
+            channel_sums(c, ch, &sum_dy, &sum_dy_xmu);
         if (c->dgamma)
             c->dgamma[ch] += (float)(sum_dy_xmu * invstd);
         if (c->dbeta)
             c->dbeta[ch] += (float)sum_dy;
-        if (!c->dx)
-            continue;
-        /* dx = gamma invstd (dy - mean(dy) - (x - mean) invstd^2
-         * mean(dy (x - mean))) in training; gamma invstd dy otherwise. */
-        const float a = c->gamma[ch] * invstd;
-        const float b = c->training ? (float)(sum_dy / m) : 0.0f;
-        const float k = c->training
-            ? (float)(sum_dy_xmu / m * (double)invstd * (double)invstd) : 0.0f;
-        for (int64_t n = 0; n < c->N; ++n) {
-            const float *x = c->x + at(c, n, ch);
-            const float *dy = c->dy + at(c, n, ch);
-            float *dx = c->dx + at(c, n, ch);
-            for (int64_t i = 0; i < c->HW; ++i)
-                dx[i] = (dy[i] - b - (x[i] - mean) * k) * a;
-        }
+        c->ch_a[ch] = c->gamma[ch] * (float)invstd;
+        c->ch_b[ch] = c->training ? (float)(sum_dy / m) : 0.0f;
+        c->ch_k[ch] =
+            c->training ? (float)(sum_dy_xmu / m * invstd * invstd) : 0.0f;
     }
+}
+
+CNN_CPU_CLONES
+static void plane_forward(int64_t begin, int64_t end, void *p)
+{
+    const bn_ctx *c = p;
+    for (int64_t t = begin; t < end; ++t) {
+        const int64_t ch = t % c->C;
+        const float mean = c->ch_a[ch], scale = c->ch_k[ch];
+        const float shift = c->ch_b[ch];
+        const float *x = c->x + t * c->HW;
+        float *y = c->y + t * c->HW;
+        for (int64_t i = 0; i < c->HW; ++i)
+            y[i] = (x[i] - mean) * scale + shift;
+    }
+}
+
+CNN_CPU_CLONES
+static void plane_backward(int64_t begin, int64_t end, void *p)
+{
+    const bn_ctx *c = p;
+    for (int64_t t = begin; t < end; ++t) {
+        const int64_t ch = t % c->C;
+        const float a = c->ch_a[ch], b = c->ch_b[ch], k = c->ch_k[ch];
+        const float mean = c->mean_in[ch];
+        const float *x = c->x + t * c->HW, *dy = c->dy + t * c->HW;
+        float *dx = c->dx + t * c->HW;
+        for (int64_t i = 0; i < c->HW; ++i)
+            dx[i] = (dy[i] - b - (x[i] - mean) * k) * a;
+    }
+}
+
+/* Carves the per plane sums and per channel coefficients out of the
+ * device's workspace. */
+static cnn_status carve(bn_ctx *c, int device)
+{
+    size_t planes = (size_t)(c->N * c->C), ch = (size_t)c->C;
+    char *ws = cnn_cpu_workspace(device, 2 * planes * sizeof(double) +
+                                             3 * ch * sizeof(float));
+    if (!ws)
+        return CNN_ERR_OUT_OF_MEMORY;
+    c->sum1 = (double *)ws;
+    c->sum2 = c->sum1 + planes;
+    c->ch_a = (float *)(c->sum2 + planes);
+    c->ch_b = c->ch_a + ch;
+    c->ch_k = c->ch_b + ch;
+    return CNN_OK;
+}
+
+static cnn_status fast_forward(const cnn_op_args *args, bn_ctx *c)
+{
+    cnn_status s = carve(c, args->device);
+    if (s != CNN_OK)
+        return s;
+    const int64_t planes = c->N * c->C;
+    if (c->training)
+        cnn_cpu_parallel_for(args->device, planes, 1, plane_chunk(c),
+                             plane_moments, c);
+    forward_coefficients(c);
+    cnn_cpu_parallel_for(args->device, planes, 1, plane_chunk(c),
+                         plane_forward, c);
+    return CNN_OK;
+}
+
+static cnn_status fast_backward(const cnn_op_args *args, bn_ctx *c)
+{
+    cnn_status s = carve(c, args->device);
+    if (s != CNN_OK)
+        return s;
+    const int64_t planes = c->N * c->C;
+    int have_sums = c->training || c->dgamma || c->dbeta;
+    if (have_sums)
+        cnn_cpu_parallel_for(args->device, planes, 1, plane_chunk(c),
+                             plane_grad_sums, c);
+    backward_coefficients(c, have_sums);
+    if (c->dx)
+        cnn_cpu_parallel_for(args->device, planes, 1, plane_chunk(c),
+                             plane_backward, c);
+    return CNN_OK;
 }
 
 /* ------------------------------------------------------------- dispatch */
@@ -275,9 +383,9 @@ static cnn_status batchnorm2d_forward(const cnn_op_args *args)
         .save_invstd = data_of(args->out[4]),
         .momentum = p->momentum, .eps = p->eps, .training = p->training != 0,
     };
-    cnn_cpu_parallel_for(args->device, c.C, 1, channel_chunk(&c),
-                         args->engine == CNN_ENGINE_REFERENCE ? ref_forward
-                                                              : fast_forward,
+    if (args->engine != CNN_ENGINE_REFERENCE)
+        return fast_forward(args, &c);
+    cnn_cpu_parallel_for(args->device, c.C, 1, channel_chunk(&c), ref_forward,
                          &c);
     return CNN_OK;
 }
@@ -295,10 +403,10 @@ static cnn_status batchnorm2d_backward(const cnn_op_args *args)
         .dbeta = data_of(args->out[2]),
         .momentum = p->momentum, .eps = p->eps, .training = p->training != 0,
     };
+    if (args->engine != CNN_ENGINE_REFERENCE)
+        return fast_backward(args, &c);
     cnn_cpu_parallel_for(args->device, c.C, 1, channel_chunk(&c),
-                         args->engine == CNN_ENGINE_REFERENCE ? ref_backward
-                                                              : fast_backward,
-                         &c);
+                         ref_backward, &c);
     return CNN_OK;
 }
 

@@ -29,6 +29,7 @@
 #endif
 
 #include "cpu.h"
+#include "simd.h"
 #include "cnn/norm.h"
 
 /* s^-beta has fast exact-enough forms for AlexNet's beta and its kin. */
@@ -127,6 +128,7 @@ static void ref_backward(int64_t begin, int64_t end, void *p)
  * it is the suffix sum at c of c's block plus the prefix sum up to c + S - 1
  * of the next, which grows by one row per c. Scratch: suf (min(S, G) rows),
  * pre and tmp (one row each). */
+CNN_CPU_CLONES
 static void window_sums(const float *in, float *out, int64_t G, int64_t L,
                         int64_t before, int64_t after, float *suf, float *pre,
                         float *tmp)
@@ -174,6 +176,7 @@ static void window_sums(const float *in, float *out, int64_t G, int64_t L,
 
 /* p = s^-beta over L values. The vector and scalar forms round alike
  * (sqrt, division and product are correctly rounded in both). */
+CNN_CPU_CLONES
 static void inv_pow(pow_kind kind, float beta, const float *s, float *p,
                     int64_t L)
 {
@@ -246,6 +249,7 @@ static size_t scratch_floats(const lrn_ctx *c, int backward)
 }
 
 /* Items are (image, span of pixels); each runs every group. */
+CNN_CPU_CLONES
 static void fast_forward(int64_t begin, int64_t end, void *p)
 {
     const lrn_ctx *c = p;
@@ -281,6 +285,7 @@ static void fast_forward(int64_t begin, int64_t end, void *p)
     }
 }
 
+CNN_CPU_CLONES
 static void fast_backward(int64_t begin, int64_t end, void *p)
 {
     const lrn_ctx *c = p;

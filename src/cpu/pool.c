@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "simd.h"
 #include "cnn/pool.h"
 
 typedef struct pool_geom {
@@ -172,8 +173,72 @@ static void window_rows(const pool_geom *g, int64_t i, int64_t *hs,
     *he = min64(h0 + g->kh, g->H);
 }
 
+/* The column pass of max pooling's forward: col[w] = the max of x[r W +
+ * w] over rows r < rows (a NaN wins). The common window heights get their
+ * own copy with the row loop unrolled, so the column loop vectorises. */
+static inline void max_columns_n(const float *restrict x, int64_t W,
+                                 int64_t rows, float *restrict col)
+{
+    for (int64_t w = 0; w < W; ++w) {
+        float m = x[w];
+        for (int64_t r = 1; r < rows; ++r)
+            m = max_nan(m, x[r * W + w]);
+        col[w] = m;
+    }
+}
+
+static inline void max_columns(const float *x, int64_t W, int64_t rows,
+                               float *col)
+{
+    switch (rows) {
+    case 2: max_columns_n(x, W, 2, col); return;
+    case 3: max_columns_n(x, W, 3, col); return;
+    default: break;
+    }
+    memcpy(col, x, (size_t)W * sizeof *col);
+    for (int64_t r = 1; r < rows; ++r)
+        for (int64_t w = 0; w < W; ++w)
+            col[w] = max_nan(col[w], x[r * W + w]);
+}
+
+/* The same for the backward, keeping each column's winning row (the first
+ * maximum, or the last NaN; h0 is the first row's index). Returns whether
+ * a column holds a NaN. Masks rather than branches, so it vectorises. */
+static inline int max_columns_rows_n(const float *restrict x, int64_t W,
+                                     int64_t rows, int32_t h0,
+                                     float *restrict col,
+                                     int32_t *restrict col_row)
+{
+    int32_t any_nan = 0;
+    for (int64_t w = 0; w < W; ++w) {
+        float m = x[w];
+        int32_t mr = h0;
+        for (int64_t r = 1; r < rows; ++r) {
+            float v = x[r * W + w];
+            int32_t take = -(int32_t)(v > m) | -(int32_t)(v != v);
+            m = take ? v : m;
+            mr = ((h0 + (int32_t)r) & take) | (mr & ~take);
+        }
+        col[w] = m;
+        col_row[w] = mr;
+        any_nan |= -(int32_t)(m != m);
+    }
+    return any_nan != 0;
+}
+
+static inline int max_columns_rows(const float *x, int64_t W, int64_t rows,
+                                   int32_t h0, float *col, int32_t *col_row)
+{
+    switch (rows) {
+    case 2: return max_columns_rows_n(x, W, 2, h0, col, col_row);
+    case 3: return max_columns_rows_n(x, W, 3, h0, col, col_row);
+    default: return max_columns_rows_n(x, W, rows, h0, col, col_row);
+    }
+}
+
 /* Scratch: one row of W + 2 pw floats; the pad columns hold the reduction's
  * identity (-inf for max, 0 for sums) so the row pass needs no clipping. */
+CNN_CPU_CLONES
 static void fast_max_forward(int64_t begin, int64_t end, void *p)
 {
     const pool_ctx *c = p;
@@ -189,12 +254,7 @@ static void fast_max_forward(int64_t begin, int64_t end, void *p)
         for (int64_t i = 0; i < g->P; ++i) {
             int64_t hs, he;
             window_rows(g, i, &hs, &he);
-            memcpy(row, x + hs * W, (size_t)W * sizeof *row);
-            for (int64_t h = hs + 1; h < he; ++h) {
-                const float *xr = x + h * W;
-                for (int64_t w = 0; w < W; ++w)
-                    row[w] = max_nan(row[w], xr[w]);
-            }
+            max_columns(x + hs * W, W, he - hs, row);
             float *yr = y + i * Q;
             for (int64_t j = 0; j < Q; ++j)
                 yr[j] = pad_row[j * sw];
@@ -205,6 +265,7 @@ static void fast_max_forward(int64_t begin, int64_t end, void *p)
     }
 }
 
+CNN_CPU_CLONES
 static void fast_avg_forward(int64_t begin, int64_t end, void *p)
 {
     const pool_ctx *c = p;
@@ -239,18 +300,78 @@ static void fast_avg_forward(int64_t begin, int64_t end, void *p)
     }
 }
 
-/* Scratch: the column maxima of a window row (W floats) and the row each
- * came from (W int32; the caller falls back to the reference when H does
- * not fit). The column pass keeps, per column, the first maximum or the
- * last NaN; the row pass then ranks columns by value, and ties by the
- * earlier row, which together give PyTorch's row-major winner. */
+/* The row pass of max pooling's backward without NaNs: per output j, over
+ * the window's columns k, the larger value and then the earlier row win (a
+ * later column never wins a tie). Written with masks so that it has no
+ * branches (a window's winner is unpredictable) and vectorises. */
+CNN_CPU_CLONES
+static void max_row_pass(const float *restrict col,
+                         const int32_t *restrict col_row,
+                         float *restrict best, int32_t *restrict best_row,
+                         int32_t *restrict best_col, int64_t Q, int64_t sw,
+                         int64_t kw)
+{
+    for (int64_t k = 1; k < kw; ++k)
+        for (int64_t j = 0; j < Q; ++j) {
+            float v = col[j * sw + k], b = best[j];
+            int32_t r = col_row[j * sw + k], br = best_row[j];
+            /* All-ones where column k takes over (masks, not branches). */
+            int32_t take = -(int32_t)(v > b) |
+                           (-(int32_t)(v == b) & -(int32_t)(r < br));
+            best[j] = take ? v : b;
+            best_row[j] = (r & take) | (br & ~take);
+            best_col[j] = ((int32_t)(j * sw + k) & take) |
+                          (best_col[j] & ~take);
+        }
+}
+
+/* The same when a column holds a NaN: the last NaN in row-major order
+ * wins, as in PyTorch. */
+static void max_row_pass_nan(const float *col, const int32_t *col_row,
+                             float *best, int32_t *best_row, int32_t *best_col,
+                             int64_t Q, int64_t sw, int64_t kw)
+{
+    for (int64_t k = 1; k < kw; ++k)
+        for (int64_t j = 0; j < Q; ++j) {
+            float v = col[j * sw + k], b = best[j];
+            int32_t r = col_row[j * sw + k], br = best_row[j];
+            int take;
+            if (v != v)
+                take = b == b || r >= br;
+            else
+                take = b == b && (v > b || (v == b && r < br));
+            if (take) {
+                best[j] = v;
+                best_row[j] = r;
+                best_col[j] = (int32_t)(j * sw + k);
+            }
+        }
+}
+
+/* Scratch: the column maxima of a window row and the row each came from
+ * (W + 2 pw floats and int32s; the caller falls back to the reference when
+ * H does not fit), then per output of the row its best value, row and
+ * column (Q each). The column pass keeps, per column, the first maximum or
+ * the last NaN; the row pass then ranks a window's columns by value, and
+ * ties by the earlier row, which together give PyTorch's row-major winner.
+ * Pad columns hold -inf from row INT32_MAX, which loses every comparison,
+ * so the row pass needs no clipping and has no branches. */
+CNN_CPU_CLONES
 static void fast_max_backward(int64_t begin, int64_t end, void *p)
 {
     const pool_ctx *c = p;
     const pool_geom *g = &c->g;
-    const int64_t W = g->W, Q = g->Q;
-    float *col = (float *)thread_scratch(c);
-    int32_t *col_row = (int32_t *)(col + W);
+    const int64_t W = g->W, Q = g->Q, Wp = W + 2 * g->pw, sw = g->sw;
+    float *pad_col = (float *)thread_scratch(c);
+    int32_t *pad_row = (int32_t *)(pad_col + Wp);
+    float *best = (float *)(pad_row + Wp);
+    int32_t *best_row = (int32_t *)(best + Q), *best_col = best_row + Q;
+    float *col = pad_col + g->pw;
+    int32_t *col_row = pad_row + g->pw;
+    for (int64_t k = 0; k < g->pw; ++k) {
+        pad_col[k] = col[W + k] = -INFINITY;
+        pad_row[k] = col_row[W + k] = INT32_MAX;
+    }
     for (int64_t n = begin; n < end; ++n) {
         const float *x = c->x + n * g->H * W;
         const float *dy = c->dy + n * g->P * Q;
@@ -259,47 +380,28 @@ static void fast_max_backward(int64_t begin, int64_t end, void *p)
         for (int64_t i = 0; i < g->P; ++i) {
             int64_t hs, he;
             window_rows(g, i, &hs, &he);
-            memcpy(col, x + hs * W, (size_t)W * sizeof *col);
-            for (int64_t w = 0; w < W; ++w)
-                col_row[w] = (int32_t)hs;
-            for (int64_t h = hs + 1; h < he; ++h) {
-                const float *xr = x + h * W;
-                for (int64_t w = 0; w < W; ++w) {
-                    float v = xr[w];
-                    int take = v > col[w] || v != v;
-                    col[w] = take ? v : col[w];
-                    col_row[w] = take ? (int32_t)h : col_row[w];
-                }
-            }
+            int any_nan = max_columns_rows(x + hs * W, W, he - hs,
+                                           (int32_t)hs, col, col_row);
             for (int64_t j = 0; j < Q; ++j) {
-                int64_t w0 = j * g->sw - g->pw;
-                int64_t ws = max64(w0, 0), we = min64(w0 + g->kw, W);
-                float best = col[ws];
-                int32_t best_row = col_row[ws];
-                int64_t best_w = ws;
-                for (int64_t w = ws + 1; w < we; ++w) {
-                    float v = col[w];
-                    int32_t r = col_row[w];
-                    int take;
-                    if (v != v) /* the last NaN wins */
-                        take = best == best || r >= best_row;
-                    else
-                        take = best == best &&
-                               (v > best || (v == best && r < best_row));
-                    if (take) {
-                        best = v;
-                        best_row = r;
-                        best_w = w;
-                    }
-                }
-                dx[best_row * W + best_w] += dy[i * Q + j];
+                best[j] = pad_col[j * sw];
+                best_row[j] = pad_row[j * sw];
+                best_col[j] = (int32_t)(j * sw);
             }
+            if (!any_nan)
+                max_row_pass(pad_col, pad_row, best, best_row, best_col, Q,
+                             sw, g->kw);
+            else
+                max_row_pass_nan(pad_col, pad_row, best, best_row, best_col,
+                                 Q, sw, g->kw);
+            for (int64_t j = 0; j < Q; ++j)
+                dx[best_row[j] * W + best_col[j] - g->pw] += dy[i * Q + j];
         }
     }
 }
 
 /* Scratch: one padded row (W + 2 pw floats) that gathers the shares of an
  * output row; it is then added to each input row of the window. */
+CNN_CPU_CLONES
 static void fast_avg_backward(int64_t begin, int64_t end, void *p)
 {
     const pool_ctx *c = p;
@@ -373,7 +475,9 @@ static cnn_status pool2d_backward(const cnn_op_args *args)
         return run(args, &c, max ? ref_max_backward : ref_avg_backward, 0);
     if (max)
         return run(args, &c, fast_max_backward,
-                   (size_t)c.g.W * (sizeof(float) + sizeof(int32_t)));
+                   (size_t)(c.g.W + 2 * c.g.pw + c.g.Q) *
+                       (sizeof(float) + sizeof(int32_t)) +
+                   (size_t)c.g.Q * sizeof(int32_t));
     return run(args, &c, fast_avg_backward,
                (size_t)(c.g.W + 2 * c.g.pw) * sizeof(float));
 }
@@ -386,23 +490,26 @@ typedef struct global_ctx {
     float *out;
 } global_ctx;
 
-/* Sum of n floats in double: eight partial sums in a fixed order (so the
- * compiler may vectorise them), combined in index order. */
-static double sum_floats(const float *x, int64_t n)
+/* Sum of n floats in double: eight partial sums in a fixed order, added
+ * in lane order (src/cpu/simd.h). */
+static inline double sum_floats(const float *x, int64_t n)
 {
-    double part[8] = {0.0};
+    cnn_f64x4 lo = {0.0}, hi = {0.0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; ++k)
-            part[k] += x[i + k];
-    double sum = 0.0;
-    for (int k = 0; k < 8; ++k)
-        sum += part[k];
+    for (; i + 8 <= n; i += 8) {
+        cnn_f64x4 a, b;
+        cnn_f64x4_load(&a, x + i);
+        cnn_f64x4_load(&b, x + i + 4);
+        lo += a;
+        hi += b;
+    }
+    double tail = 0.0;
     for (; i < n; ++i)
-        sum += x[i];
-    return sum;
+        tail += x[i];
+    return cnn_f64x8_total(&lo, &hi, tail);
 }
 
+CNN_CPU_CLONES
 static void global_forward(int64_t begin, int64_t end, void *p)
 {
     const global_ctx *c = p;
@@ -422,6 +529,7 @@ static void global_forward_ref(int64_t begin, int64_t end, void *p)
     }
 }
 
+CNN_CPU_CLONES
 static void global_backward(int64_t begin, int64_t end, void *p)
 {
     const global_ctx *c = p;
