@@ -5,9 +5,11 @@
 #define CNN_CPU_CONV_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "cnn/conv.h"
 #include "cpu.h"
+#include "gemm.h"
 
 typedef struct cnn_cpu_conv_shape {
     int64_t n, c, h, w;        /* x [n, c, h, w] */
@@ -70,5 +72,98 @@ void cnn_cpu_conv_scatter(int device, const float *rows, int64_t ld,
                           int64_t channels, int64_t pq, int64_t k0,
                           int64_t kn, int64_t j0, int64_t j1,
                           const float *bias, float *t);
+
+/* Operands of our GEMM read straight from the tensors (conv_pack.c). The
+ * unfold operands need a layer without padding (pad the input first). */
+typedef struct cnn_cpu_unfold {
+    const cnn_cpu_conv_shape *sh; /* pad_h == pad_w == 0 */
+    const float *x;
+    int64_t g; /* group */
+} cnn_cpu_unfold;
+typedef struct cnn_cpu_planes {
+    const float *t; /* [n, channels, pq] */
+    int64_t channels, pq, ch0;
+} cnn_cpu_planes;
+/* B = the unfolded input of group g: rows of op(B) are kernel positions
+ * (k), its columns output pixels across the batch. */
+cnn_cpu_operand cnn_cpu_operand_unfold(const cnn_cpu_unfold *u);
+/* B = its transpose: k runs over output pixels. */
+cnn_cpu_operand cnn_cpu_operand_unfold_t(const cnn_cpu_unfold *u);
+/* A = channels ch0 ... of t as rows, pixels across the batch as k. */
+cnn_cpu_operand cnn_cpu_operand_planes(const cnn_cpu_planes *pl);
+
+/* Row `row` (channel of group g, kernel row, kernel column) of the
+ * unfolded input over columns [j0, j1) into out[0, j1 - j0). */
+void cnn_cpu_unfold_row(const cnn_cpu_conv_shape *s, const float *x,
+                        int64_t g, int64_t row, int64_t j0, int64_t j1,
+                        float *out);
+
+/* Output columns [lo, hi) whose kernel column `ks` reads inside the input
+ * row (the others read padding). */
+static inline void cnn_cpu_valid_columns(const cnn_cpu_conv_shape *s,
+                                         int64_t ks, int64_t *lo, int64_t *hi)
+{
+    int64_t first = s->pad_w - ks * s->dilation_w; /* ow * stride >= this */
+    int64_t last = s->w - 1 + s->pad_w - ks * s->dilation_w;
+    *lo = first <= 0 ? 0 : (first + s->stride_w - 1) / s->stride_w;
+    *hi = last < 0 ? 0 : last / s->stride_w + 1;
+    if (*hi > s->q)
+        *hi = s->q;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* out[0, n) = x[0, n) for the short runs of unfolding (tens of floats):
+ * fixed-size moves, which compile to vector loads and stores, where a
+ * plain loop would become a call to memcpy that costs more than the copy. */
+static inline void cnn_cpu_copy_run(float *restrict out,
+                                    const float *restrict x, int64_t n)
+{
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8)
+        memcpy(out + t, x + t, 8 * sizeof *out);
+    if (n - t >= 4) {
+        memcpy(out + t, x + t, 4 * sizeof *out);
+        t += 4;
+    }
+    if (n - t >= 2) {
+        memcpy(out + t, x + t, 2 * sizeof *out);
+        t += 2;
+    }
+    if (t < n)
+        out[t] = x[t];
+}
+
+/* The unfolded values of output pixels [ow, ow + len) of output row oh for
+ * kernel position (kr, ks) of one input plane, into d[0, len); [lo, hi)
+ * from cnn_cpu_valid_columns. Zero where the window reads padding. */
+static inline void cnn_cpu_unfold_run(const cnn_cpu_conv_shape *s,
+                                      const float *plane, int64_t oh,
+                                      int64_t ow, int64_t len, int64_t kr,
+                                      int64_t ks, int64_t lo, int64_t hi,
+                                      float *restrict d)
+{
+    int64_t ih = oh * s->stride_h - s->pad_h + kr * s->dilation_h;
+    int64_t end = ow + len;
+    int64_t a = lo > ow ? lo : ow, b = hi < end ? hi : end;
+    if (ih < 0 || ih >= s->h || a >= b) {
+        for (int64_t t = 0; t < len; ++t)
+            d[t] = 0.0f;
+        return;
+    }
+    for (int64_t t = ow; t < a; ++t)
+        d[t - ow] = 0.0f;
+    /* Input column of output column t: t * stride + off. */
+    const float *restrict x = plane + ih * s->w +
+                              (a * s->stride_w + ks * s->dilation_w - s->pad_w);
+    float *restrict out = d + (a - ow);
+    if (s->stride_w == 1)
+        cnn_cpu_copy_run(out, x, b - a);
+    else
+        for (int64_t t = 0; t < b - a; ++t)
+            out[t] = x[t * s->stride_w];
+    for (int64_t t = b; t < end; ++t)
+        d[t - ow] = 0.0f;
+}
 
 #endif /* CNN_CPU_CONV_H */

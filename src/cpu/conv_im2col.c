@@ -7,19 +7,17 @@
 
 #include "conv.h"
 
-/* Output columns [lo, hi) whose kernel column `ks` reads inside the input
- * row (the others read padding). */
-static void valid_columns(const cnn_cpu_conv_shape *s, int64_t ks,
-                          int64_t *lo, int64_t *hi)
+/* A kernel row's worth of pixels (tens of values): a loop the compiler
+ * vectorises beats a call to memcpy, and stride 1 gets its own loop. */
+static inline void add_strided(float *restrict d, const float *restrict v,
+                               int64_t n, int64_t stride)
 {
-    int64_t first = s->pad_w - ks * s->dilation_w; /* ow * stride >= this */
-    int64_t last = s->w - 1 + s->pad_w - ks * s->dilation_w;
-    *lo = first <= 0 ? 0 : (first + s->stride_w - 1) / s->stride_w;
-    *hi = last < 0 ? 0 : last / s->stride_w + 1;
-    if (*hi > s->q)
-        *hi = s->q;
-    if (*lo > *hi)
-        *lo = *hi;
+    if (stride == 1)
+        for (int64_t t = 0; t < n; ++t)
+            d[t] += v[t];
+    else
+        for (int64_t t = 0; t < n; ++t)
+            d[t * stride] += v[t];
 }
 
 typedef struct unfold_ctx {
@@ -29,47 +27,31 @@ typedef struct unfold_ctx {
     int64_t g, j0, j1, ld;
 } unfold_ctx;
 
+void cnn_cpu_unfold_row(const cnn_cpu_conv_shape *s, const float *x,
+                        int64_t g, int64_t row, int64_t j0, int64_t j1,
+                        float *out)
+{
+    const int64_t pq = s->p * s->q;
+    int64_t ci = row / (s->r * s->s), kr = row / s->s % s->r;
+    int64_t ks = row % s->s;
+    int64_t lo, hi;
+    cnn_cpu_valid_columns(s, ks, &lo, &hi);
+    for (int64_t j = j0; j < j1;) {
+        int64_t n = j / pq, oh = j % pq / s->q, ow = j % s->q;
+        int64_t run = s->q - ow < j1 - j ? s->q - ow : j1 - j;
+        const float *plane = x + (n * s->c + g * s->cg + ci) * s->h * s->w;
+        cnn_cpu_unfold_run(s, plane, oh, ow, run, kr, ks, lo, hi,
+                           out + (j - j0));
+        j += run;
+    }
+}
+
 static void im2col_rows(int64_t begin, int64_t end, void *p)
 {
     const unfold_ctx *c = p;
-    const cnn_cpu_conv_shape *s = c->sh;
-    const int64_t pq = s->p * s->q;
-    for (int64_t row = begin; row < end; ++row) {
-        int64_t ci = row / (s->r * s->s), kr = row / s->s % s->r;
-        int64_t ks = row % s->s;
-        int64_t lo, hi;
-        valid_columns(s, ks, &lo, &hi);
-        float *dst = c->dst + row * c->ld;
-        const int64_t off = ks * s->dilation_w - s->pad_w; /* iw - ow*sw */
-        for (int64_t j = c->j0; j < c->j1;) {
-            int64_t n = j / pq, oh = j % pq / s->q, ow = j % s->q;
-            int64_t run = s->q - ow < c->j1 - j ? s->q - ow : c->j1 - j;
-            int64_t ih = oh * s->stride_h - s->pad_h + kr * s->dilation_h;
-            float *d = dst + (j - c->j0); /* d[t - ow] for column t */
-            int64_t end_w = ow + run;
-            if (ih < 0 || ih >= s->h) {
-                memset(d, 0, (size_t)run * sizeof *d);
-                j += run;
-                continue;
-            }
-            const float *x = c->src +
-                             ((n * s->c + c->g * s->cg + ci) * s->h + ih) *
-                                 s->w;
-            int64_t a = lo > ow ? lo : ow, b = hi < end_w ? hi : end_w;
-            if (a > b)
-                a = b = ow;
-            for (int64_t t = ow; t < a; ++t)
-                d[t - ow] = 0.0f;
-            if (s->stride_w == 1)
-                memcpy(d + (a - ow), x + a + off, (size_t)(b - a) * sizeof *d);
-            else
-                for (int64_t t = a; t < b; ++t)
-                    d[t - ow] = x[t * s->stride_w + off];
-            for (int64_t t = b; t < end_w; ++t)
-                d[t - ow] = 0.0f;
-            j += run;
-        }
-    }
+    for (int64_t row = begin; row < end; ++row)
+        cnn_cpu_unfold_row(c->sh, c->src, c->g, row, c->j0, c->j1,
+                           c->dst + row * c->ld);
 }
 
 void cnn_cpu_im2col(int device, const cnn_cpu_conv_shape *sh, const float *x,
@@ -101,7 +83,7 @@ static void col2im_planes(int64_t begin, int64_t end, void *p)
             for (int64_t ks = 0; ks < s->s; ++ks) {
                 int64_t row = (ci * s->r + kr) * s->s + ks;
                 int64_t lo, hi;
-                valid_columns(s, ks, &lo, &hi);
+                cnn_cpu_valid_columns(s, ks, &lo, &hi);
                 const float *src = c->src + row * c->ld;
                 const int64_t off = ks * s->dilation_w - s->pad_w;
                 for (int64_t j = j_lo; j < j_hi;) {
@@ -114,8 +96,9 @@ static void col2im_planes(int64_t begin, int64_t end, void *p)
                         const float *v = src + (j - c->j0); /* v[t - ow] */
                         int64_t a = lo > ow ? lo : ow;
                         int64_t b = hi < ow + run ? hi : ow + run;
-                        for (int64_t t = a; t < b; ++t)
-                            d[t * s->stride_w + off] += v[t - ow];
+                        if (b > a)
+                            add_strided(d + a * s->stride_w + off,
+                                        v + (a - ow), b - a, s->stride_w);
                     }
                     j += run;
                 }

@@ -109,10 +109,9 @@ void cnn_cpu_sgemm_serial(int64_t m, int64_t n, int64_t k, float alpha,
 typedef struct split {
     const cnn_cpu_gemm_kernel *kernel;
     int64_t m, n, k;
-    float alpha, beta;
-    cnn_cpu_matrix a, b;
-    float *c;
-    int64_t ldc;
+    cnn_cpu_operand a, b;
+    bool accumulate;
+    cnn_cpu_gemm_out c;
     unsigned char *scratch;
     size_t thread_bytes;
     int64_t tile_m, tile_n; /* rows and columns of a tile */
@@ -126,33 +125,22 @@ static void tile_range(int64_t begin, int64_t end, void *p)
                                (size_t)cnn_cpu_thread_index() * s->thread_bytes);
     for (int64_t t = begin; t < end; ++t) {
         int64_t i0 = t / s->grid_n * s->tile_m, j0 = t % s->grid_n * s->tile_n;
-        if (i0 >= s->m || j0 >= s->n)
-            continue;
-        int64_t rows = s->m - i0 < s->tile_m ? s->m - i0 : s->tile_m;
-        int64_t cols = s->n - j0 < s->tile_n ? s->n - j0 : s->tile_n;
-        cnn_cpu_matrix a = s->a, b = s->b;
-        a.data += a.trans ? i0 : i0 * a.ld;
-        b.data += b.trans ? j0 * b.ld : j0;
-        cnn_cpu_gemm_own(s->kernel, rows, cols, s->k, s->alpha, a, b, s->beta,
-                         s->c + i0 * s->ldc + j0, s->ldc, scratch);
+        int64_t i1 = i0 + s->tile_m < s->m ? i0 + s->tile_m : s->m;
+        int64_t j1 = j0 + s->tile_n < s->n ? j0 + s->tile_n : s->n;
+        cnn_cpu_gemm_own_block(s->kernel, i0, i1, j0, j1, s->k, s->a, s->b,
+                               s->accumulate, s->c, scratch);
     }
 }
 
-void cnn_cpu_sgemm(int device, int64_t m, int64_t n, int64_t k, float alpha,
-                   cnn_cpu_matrix a, cnn_cpu_matrix b, float beta, float *c,
-                   int64_t ldc, void *scratch)
+void cnn_cpu_gemm_own_parallel(int device, int64_t m, int64_t n, int64_t k,
+                               cnn_cpu_operand a, cnn_cpu_operand b,
+                               bool accumulate, cnn_cpu_gemm_out c,
+                               void *scratch)
 {
     if (m <= 0 || n <= 0)
         return;
-    int threads = cnn_cpu_device_threads(device);
-    if (cnn_cpu_gemm_active() == CNN_CPU_GEMM_BLAS &&
-        fits_int(m, n, k, a, b, ldc)) {
-        unsigned saved = cnn_cpu_fpenv_enter();
-        cnn_cpu_gemm_blas(threads, m, n, k, alpha, a, b, beta, c, ldc);
-        cnn_cpu_fpenv_restore(saved);
-        return;
-    }
     const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    int threads = cnn_cpu_device_threads(device);
     /* Below about 2^18 multiply-adds a thread team costs more than it
      * saves. */
     if ((double)m * (double)n * (double)k < 262144.0)
@@ -178,13 +166,62 @@ void cnn_cpu_sgemm(int device, int64_t m, int64_t n, int64_t k, float alpha,
             break;
     }
     split s = {
-        .kernel = kernel, .m = m, .n = n, .k = k, .alpha = alpha,
-        .beta = beta, .a = a, .b = b, .c = c, .ldc = ldc,
-        .scratch = scratch,
+        .kernel = kernel, .m = m, .n = n, .k = k, .a = a, .b = b,
+        .accumulate = accumulate, .c = c, .scratch = scratch,
         .thread_bytes = cnn_cpu_gemm_thread_scratch_bytes(),
         .tile_m = (mt + best_gm - 1) / best_gm * kernel->mr,
         .tile_n = (nt + best_gn - 1) / best_gn * kernel->nr,
         .grid_n = best_gn,
     };
     cnn_cpu_parallel_for(device, best_gm * best_gn, 1, 1, tile_range, &s);
+}
+
+/* C *= beta (beta == 0 writes zeros without reading C). */
+typedef struct scale_ctx {
+    float *c;
+    int64_t n, ldc;
+    float beta;
+} scale_ctx;
+
+static void scale_rows(int64_t begin, int64_t end, void *p)
+{
+    const scale_ctx *s = p;
+    for (int64_t i = begin; i < end; ++i) {
+        float *row = s->c + i * s->ldc;
+        if (s->beta == 0.0f)
+            memset(row, 0, (size_t)s->n * sizeof *row);
+        else
+            for (int64_t j = 0; j < s->n; ++j)
+                row[j] *= s->beta;
+    }
+}
+
+void cnn_cpu_sgemm(int device, int64_t m, int64_t n, int64_t k, float alpha,
+                   cnn_cpu_matrix a, cnn_cpu_matrix b, float beta, float *c,
+                   int64_t ldc, void *scratch)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    int threads = cnn_cpu_device_threads(device);
+    if (cnn_cpu_gemm_active() == CNN_CPU_GEMM_BLAS &&
+        fits_int(m, n, k, a, b, ldc)) {
+        unsigned saved = cnn_cpu_fpenv_enter();
+        cnn_cpu_gemm_blas(threads, m, n, k, alpha, a, b, beta, c, ldc);
+        cnn_cpu_fpenv_restore(saved);
+        return;
+    }
+    if (k <= 0 || alpha == 0.0f || (beta != 0.0f && beta != 1.0f)) {
+        scale_ctx sc = {.c = c, .n = n, .ldc = ldc, .beta = beta};
+        cnn_cpu_parallel_for(device, m, 1, (16384 + n - 1) / n, scale_rows,
+                             &sc);
+        if (k <= 0 || alpha == 0.0f)
+            return;
+        beta = 1.0f;
+    }
+    cnn_cpu_matrix_operand as, bs;
+    cnn_cpu_gemm_out out = {.data = c, .ld = ldc};
+    cnn_cpu_gemm_own_parallel(device, m, n, k,
+                              cnn_cpu_operand_matrix(&as, a, 'a', alpha),
+                              cnn_cpu_operand_matrix(&bs, b, 'b', 1.0f),
+                              beta != 0.0f, out, scratch);
 }

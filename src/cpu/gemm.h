@@ -66,11 +66,18 @@ typedef void (*cnn_cpu_gemm_kernel_fn)(int64_t kc, const float *a,
                                        const float *b, float *c, int64_t ldc,
                                        bool accumulate);
 
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols: packing an
+ * operand whose k runs along its rows transposes it. */
+typedef void (*cnn_cpu_gemm_transpose_fn)(const float *src, int64_t lds,
+                                          int64_t rows, int64_t cols,
+                                          float *dst, int64_t ldd);
+
 typedef struct cnn_cpu_gemm_kernel {
     const char *name; /* "avx512", "avx2", "generic" */
     int mr, nr;       /* register tile */
     int mc, kc, nc;   /* cache blocks: A block mc x kc, B panel kc x nc */
     cnn_cpu_gemm_kernel_fn run;
+    cnn_cpu_gemm_transpose_fn transpose;
 } cnn_cpu_gemm_kernel;
 
 /* The widest kernel this CPU runs, or the one CNN_GEMM_KERNEL names
@@ -86,6 +93,65 @@ void cnn_cpu_gemm_own(const cnn_cpu_gemm_kernel *kernel, int64_t m, int64_t n,
                       int64_t k, float alpha, cnn_cpu_matrix a,
                       cnn_cpu_matrix b, float beta, float *c, int64_t ldc,
                       float *scratch);
+
+/* ---- operands that the caller's code packs (our GEMM only) ----
+ *
+ * A convolution's unfolded input need never exist as a matrix: its packer
+ * reads the image straight into the slivers the micro-kernel wants, and
+ * its output can be written straight into NCHW. */
+
+/* Packs rows [r0, r0 + rows) of an operand, over k in [k0, k0 + kc), into
+ * slivers `width` rows tall: dst[s * kc * width + p * width + i] holds row
+ * r0 + s * width + i at k0 + p; rows past the last are zero. A's rows are
+ * op(A)'s rows; B's rows are op(B)'s columns. `tmp` is kc * width floats
+ * of the calling thread's scratch. */
+typedef void (*cnn_cpu_pack_fn)(const void *ctx,
+                                const cnn_cpu_gemm_kernel *kernel,
+                                int64_t r0, int64_t rows, int64_t k0,
+                                int64_t kc, int width, float *dst,
+                                float *tmp);
+
+typedef struct cnn_cpu_operand {
+    cnn_cpu_pack_fn pack;
+    const void *ctx;
+} cnn_cpu_operand;
+
+/* A plain matrix as an operand (`role` 'a' or 'b'), scaled by alpha. The
+ * struct must outlive the GEMM call. */
+typedef struct cnn_cpu_matrix_operand {
+    cnn_cpu_matrix m;
+    bool k_contiguous; /* rows of the operand run along k in memory */
+    float alpha;
+} cnn_cpu_matrix_operand;
+cnn_cpu_operand cnn_cpu_operand_matrix(cnn_cpu_matrix_operand *storage,
+                                       cnn_cpu_matrix m, char role,
+                                       float alpha);
+
+/* Where C lives: element (i, j) at
+ * data[(j / seg) * seg_stride + i * ld + j % seg], or data[i * ld + j]
+ * when seg is 0 (so C's columns may run across the images of a batch).
+ * bias, when not NULL, is added to row i wherever C is overwritten. */
+typedef struct cnn_cpu_gemm_out {
+    float *data;
+    int64_t ld, seg, seg_stride;
+    const float *bias;
+} cnn_cpu_gemm_out;
+
+/* C[i0, i1) x [j0, j1) = op(A) op(B) (+ C when accumulate), summed over
+ * k, on the calling thread. */
+void cnn_cpu_gemm_own_block(const cnn_cpu_gemm_kernel *kernel, int64_t i0,
+                            int64_t i1, int64_t j0, int64_t j1, int64_t k,
+                            cnn_cpu_operand a, cnn_cpu_operand b,
+                            bool accumulate, cnn_cpu_gemm_out c,
+                            float *scratch);
+
+/* The same over all of the m x n C, split over the threads of `device`
+ * (C's rows and columns, never k); outside parallel regions. scratch holds
+ * cnn_cpu_gemm_scratch_bytes(device). */
+void cnn_cpu_gemm_own_parallel(int device, int64_t m, int64_t n, int64_t k,
+                               cnn_cpu_operand a, cnn_cpu_operand b,
+                               bool accumulate, cnn_cpu_gemm_out c,
+                               void *scratch);
 
 /* ---- OpenBLAS (gemm_blas.c) ---- */
 

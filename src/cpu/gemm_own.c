@@ -3,69 +3,174 @@
  * into slivers nr columns wide, A an mc x kc block at a time into slivers
  * mr rows tall, and a register-tiled micro-kernel multiplies one sliver of
  * each. Packing makes both operands contiguous in the order the kernel
- * reads them, whatever their transposition, and pads the edges with zeros
- * so the kernel never branches; edge tiles are written through a small
- * buffer. gemm.c splits C over threads and calls this on each piece. */
+ * reads them, whatever their layout, and pads the edges with zeros so the
+ * kernel never branches; edge tiles go through a small buffer. Operands
+ * are packed by callbacks: plain matrices here, a convolution's unfolded
+ * input in conv_pack.c. gemm.c splits C over threads. */
 #include <string.h>
 
 #include "gemm.h"
 
-/* A[i0 .. i0+mc) x [p0 .. p0+kc), times alpha, into slivers of mr rows:
- * dst[s * kc * mr + p * mr + i]. Rows past m are zero. */
-static void pack_a(cnn_cpu_matrix a, int64_t m, int64_t i0, int64_t mc,
-                   int64_t p0, int64_t kc, int mr, float alpha, float *dst)
+/* A plain matrix: a sliver's rows run along k in memory (transpose them
+ * into the sliver) or across it (copy rows of k). */
+static void pack_matrix(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
+                        int64_t r0, int64_t rows, int64_t k0, int64_t kc,
+                        int width, float *dst, float *tmp)
 {
-    for (int64_t s = 0; s < mc; s += mr, dst += kc * mr) {
-        int64_t i = i0 + s;
-        int64_t rows = m - i < mr ? m - i : mr;
-        if (a.trans) {
-            /* Rows of op(A) are columns of A: mr values are contiguous. */
+    (void)tmp;
+    const cnn_cpu_matrix_operand *op = ctx;
+    const float *data = op->m.data;
+    const int64_t ld = op->m.ld;
+    for (int64_t s = 0; s < rows; s += width, dst += kc * width) {
+        int64_t r = r0 + s, n = rows - s < width ? rows - s : width;
+        if (op->k_contiguous) {
+            kernel->transpose(data + r * ld + k0, ld, n, kc, dst, width);
             for (int64_t p = 0; p < kc; ++p) {
-                const float *src = a.data + (p0 + p) * a.ld + i;
-                float *d = dst + p * mr;
-                int64_t r = 0;
-                for (; r < rows; ++r)
-                    d[r] = alpha * src[r];
-                for (; r < mr; ++r)
-                    d[r] = 0.0f;
+                float *d = dst + p * width;
+                if (op->alpha != 1.0f)
+                    for (int64_t i = 0; i < n; ++i)
+                        d[i] *= op->alpha;
+                for (int64_t i = n; i < width; ++i)
+                    d[i] = 0.0f;
             }
-        } else {
-            for (int64_t r = 0; r < rows; ++r) {
-                const float *src = a.data + (i + r) * a.ld + p0;
-                for (int64_t p = 0; p < kc; ++p)
-                    dst[p * mr + r] = alpha * src[p];
-            }
-            for (int64_t r = rows; r < mr; ++r)
-                for (int64_t p = 0; p < kc; ++p)
-                    dst[p * mr + r] = 0.0f;
+            continue;
+        }
+        /* A row of a sliver is a few dozen floats: a loop, not memcpy. */
+        for (int64_t p = 0; p < kc; ++p) {
+            float *restrict d = dst + p * width;
+            const float *restrict src = data + (k0 + p) * ld + r;
+            for (int64_t i = 0; i < n; ++i)
+                d[i] = op->alpha * src[i];
+            for (int64_t i = n; i < width; ++i)
+                d[i] = 0.0f;
         }
     }
 }
 
-/* B[p0 .. p0+kc) x [j0 .. j0+nc) into slivers of nr columns:
- * dst[s * kc * nr + p * nr + j]. Columns past n are zero. */
-static void pack_b(cnn_cpu_matrix b, int64_t n, int64_t p0, int64_t kc,
-                   int64_t j0, int64_t nc, int nr, float *dst)
+cnn_cpu_operand cnn_cpu_operand_matrix(cnn_cpu_matrix_operand *storage,
+                                       cnn_cpu_matrix m, char role,
+                                       float alpha)
 {
-    for (int64_t s = 0; s < nc; s += nr, dst += kc * nr) {
-        int64_t j = j0 + s;
-        int64_t cols = n - j < nr ? n - j : nr;
-        if (b.trans) {
-            for (int64_t c = 0; c < cols; ++c) {
-                const float *src = b.data + (j + c) * b.ld + p0;
-                for (int64_t p = 0; p < kc; ++p)
-                    dst[p * nr + c] = src[p];
-            }
-            for (int64_t c = cols; c < nr; ++c)
-                for (int64_t p = 0; p < kc; ++p)
-                    dst[p * nr + c] = 0.0f;
-        } else {
-            for (int64_t p = 0; p < kc; ++p) {
-                float *d = dst + p * nr;
-                memcpy(d, b.data + (p0 + p) * b.ld + j,
-                       (size_t)cols * sizeof *d);
-                for (int64_t c = cols; c < nr; ++c)
-                    d[c] = 0.0f;
+    /* op(A)[i, p]: A[i * ld + p], or A[p * ld + i] when transposed;
+     * op(B)[p, j]: B[p * ld + j], or B[j * ld + p] when transposed. */
+    storage->m = m;
+    storage->k_contiguous = role == 'a' ? !m.trans : m.trans;
+    storage->alpha = alpha;
+    return (cnn_cpu_operand){pack_matrix, storage};
+}
+
+static inline float *c_at(const cnn_cpu_gemm_out *c, int64_t i, int64_t j)
+{
+    if (!c->seg)
+        return c->data + i * c->ld + j;
+    return c->data + j / c->seg * c->seg_stride + i * c->ld + j % c->seg;
+}
+
+/* The tile's top-left element when the tile lies in one segment of C's
+ * columns (it can then be written in place); NULL otherwise. */
+static inline float *tile_at(const cnn_cpu_gemm_out *c, int64_t i, int64_t j,
+                             int64_t cols)
+{
+    if (c->seg && j / c->seg != (j + cols - 1) / c->seg)
+        return NULL;
+    return c_at(c, i, j);
+}
+
+/* An edge tile, computed into `edge`, stored piece by piece: one piece
+ * per segment of C's columns it covers. */
+static void store_edge(const cnn_cpu_gemm_out *c, int64_t i, int64_t j,
+                       int64_t rows, int64_t cols, const float *edge, int nr,
+                       bool acc, const float *bias)
+{
+    for (int64_t u0 = 0; u0 < cols;) {
+        int64_t u1 = cols;
+        if (c->seg) {
+            int64_t seg_end = ((j + u0) / c->seg + 1) * c->seg - j;
+            u1 = seg_end < cols ? seg_end : cols;
+        }
+        float *dst = c_at(c, i, j + u0);
+        for (int64_t t = 0; t < rows; ++t) {
+            float *restrict d = dst + t * c->ld;
+            const float *restrict e = edge + t * nr + u0;
+            if (acc)
+                for (int64_t u = 0; u < u1 - u0; ++u)
+                    d[u] += e[u];
+            else if (bias)
+                for (int64_t u = 0; u < u1 - u0; ++u)
+                    d[u] = e[u] + bias[i + t];
+            else
+                for (int64_t u = 0; u < u1 - u0; ++u)
+                    d[u] = e[u];
+        }
+        u0 = u1;
+    }
+}
+
+static inline float *align64(float *p)
+{
+    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+/* C over the block when k is 0: zeros or the bias, unless accumulating. */
+static void fill_block(int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                       const cnn_cpu_gemm_out *c)
+{
+    for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = j0; j < j1; ++j)
+            *c_at(c, i, j) = c->bias ? c->bias[i] : 0.0f;
+}
+
+void cnn_cpu_gemm_own_block(const cnn_cpu_gemm_kernel *kernel, int64_t i0,
+                            int64_t i1, int64_t j0, int64_t j1, int64_t k,
+                            cnn_cpu_operand a, cnn_cpu_operand b,
+                            bool accumulate, cnn_cpu_gemm_out c,
+                            float *scratch)
+{
+    if (i0 >= i1 || j0 >= j1)
+        return;
+    if (k <= 0) {
+        if (!accumulate)
+            fill_block(i0, i1, j0, j1, &c);
+        return;
+    }
+    const int mr = kernel->mr, nr = kernel->nr;
+    const int64_t mcb = kernel->mc, kcb = kernel->kc, ncb = kernel->nc;
+    float *pa = align64(scratch);
+    float *pb = align64(pa + mcb * kcb);
+    float *edge = align64(pb + kcb * ncb);
+    float *tmp = align64(edge + mr * nr);
+
+    for (int64_t jc = j0; jc < j1; jc += ncb) {
+        int64_t nc = j1 - jc < ncb ? j1 - jc : ncb;
+        for (int64_t pc = 0; pc < k; pc += kcb) {
+            int64_t kc = k - pc < kcb ? k - pc : kcb;
+            bool acc = accumulate || pc > 0;
+            /* The first block of an overwrite starts from the bias. */
+            const float *bias = acc ? NULL : c.bias;
+            b.pack(b.ctx, kernel, jc, nc, pc, kc, nr, pb, tmp);
+            for (int64_t ic = i0; ic < i1; ic += mcb) {
+                int64_t mc = i1 - ic < mcb ? i1 - ic : mcb;
+                a.pack(a.ctx, kernel, ic, mc, pc, kc, mr, pa, tmp);
+                for (int64_t jr = 0; jr < nc; jr += nr) {
+                    int64_t cols = nc - jr < nr ? nc - jr : nr;
+                    const float *bs = pb + jr * kc;
+                    for (int64_t ir = 0; ir < mc; ir += mr) {
+                        int64_t rows = mc - ir < mr ? mc - ir : mr;
+                        int64_t i = ic + ir, j = jc + jr;
+                        const float *as = pa + ir * kc;
+                        float *ct = tile_at(&c, i, j, cols);
+                        if (ct && rows == mr && cols == nr) {
+                            if (bias)
+                                for (int t = 0; t < mr; ++t)
+                                    for (int u = 0; u < nr; ++u)
+                                        ct[t * c.ld + u] = bias[i + t];
+                            kernel->run(kc, as, bs, ct, c.ld, acc || bias);
+                            continue;
+                        }
+                        kernel->run(kc, as, bs, edge, nr, false);
+                        store_edge(&c, i, j, rows, cols, edge, nr, acc, bias);
+                    }
+                }
             }
         }
     }
@@ -84,11 +189,6 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
     }
 }
 
-static inline float *align64(float *p)
-{
-    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
-}
-
 void cnn_cpu_gemm_own(const cnn_cpu_gemm_kernel *kernel, int64_t m, int64_t n,
                       int64_t k, float alpha, cnn_cpu_matrix a,
                       cnn_cpu_matrix b, float beta, float *c, int64_t ldc,
@@ -105,41 +205,10 @@ void cnn_cpu_gemm_own(const cnn_cpu_gemm_kernel *kernel, int64_t m, int64_t n,
         scale_c(m, n, beta, c, ldc);
         beta = 1.0f;
     }
-    const int mr = kernel->mr, nr = kernel->nr;
-    const int64_t mcb = kernel->mc, kcb = kernel->kc, ncb = kernel->nc;
-    float *pa = align64(scratch);
-    float *pb = align64(pa + mcb * kcb);
-    float *edge = align64(pb + kcb * ncb);
-
-    for (int64_t jc = 0; jc < n; jc += ncb) {
-        int64_t nc = n - jc < ncb ? n - jc : ncb;
-        for (int64_t pc = 0; pc < k; pc += kcb) {
-            int64_t kc = k - pc < kcb ? k - pc : kcb;
-            bool accumulate = pc > 0 || beta != 0.0f;
-            pack_b(b, n, pc, kc, jc, nc, nr, pb);
-            for (int64_t ic = 0; ic < m; ic += mcb) {
-                int64_t mc = m - ic < mcb ? m - ic : mcb;
-                pack_a(a, m, ic, mc, pc, kc, mr, alpha, pa);
-                for (int64_t jr = 0; jr < nc; jr += nr) {
-                    int64_t cols = nc - jr < nr ? nc - jr : nr;
-                    const float *bs = pb + jr * kc;
-                    for (int64_t ir = 0; ir < mc; ir += mr) {
-                        int64_t rows = mc - ir < mr ? mc - ir : mr;
-                        const float *as = pa + ir * kc;
-                        float *ct = c + (ic + ir) * ldc + jc + jr;
-                        if (rows == mr && cols == nr) {
-                            kernel->run(kc, as, bs, ct, ldc, accumulate);
-                            continue;
-                        }
-                        kernel->run(kc, as, bs, edge, nr, false);
-                        for (int64_t i = 0; i < rows; ++i)
-                            for (int64_t j = 0; j < cols; ++j)
-                                ct[i * ldc + j] = accumulate
-                                    ? ct[i * ldc + j] + edge[i * nr + j]
-                                    : edge[i * nr + j];
-                    }
-                }
-            }
-        }
-    }
+    cnn_cpu_matrix_operand as, bs;
+    cnn_cpu_gemm_out out = {.data = c, .ld = ldc};
+    cnn_cpu_gemm_own_block(kernel, 0, m, 0, n, k,
+                           cnn_cpu_operand_matrix(&as, a, 'a', alpha),
+                           cnn_cpu_operand_matrix(&bs, b, 'b', 1.0f),
+                           beta != 0.0f, out, scratch);
 }
