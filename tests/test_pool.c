@@ -4,7 +4,8 @@
  * words around outputs, a float32 directional check of the library's
  * backward, PyTorch's answers (tests/fixtures/pool.bin), the native engine
  * against the reference engine on ties, NaNs and shapes big enough for
- * several threads, PyTorch's tie and NaN rules, and bad arguments.
+ * several threads, the same bits for any thread count, PyTorch's tie and
+ * NaN rules, and bad arguments.
  * Label: cpu. */
 #include <float.h>
 #include <math.h>
@@ -505,6 +506,39 @@ START_TEST(native_matches_reference_engine)
 }
 END_TEST
 
+/* 1, 2 and 3 threads give the same bits on both engines. */
+START_TEST(same_bits_for_any_thread_count)
+{
+    for (int c = 0; c < CASE_COUNT; ++c) {
+        const pool_case *k = &cases[c];
+        int64_t xd[4], yd[4];
+        case_dims(k, xd, yd);
+        int64_t nx = numel(xd), ny = numel(yd);
+        float *x = malloc((size_t)nx * sizeof *x);
+        float *dy = malloc((size_t)ny * sizeof *dy);
+        cnn_test_values(x, nx, (uint32_t)c + 61);
+        cnn_test_values(dy, ny, (uint32_t)c + 62);
+        for (int e = 0; e < PN_ENGINE_COUNT; ++e) {
+            ck_assert_ok(cnn_set_engine(cnn_cpu(), pn_engines[e]));
+            ck_assert_ok(cnn_set_threads(cnn_cpu(), 1));
+            run_result one = run_library(k, x, dy);
+            for (int threads = 2; threads <= 3; ++threads) {
+                ck_assert_ok(cnn_set_threads(cnn_cpu(), threads));
+                run_result more = run_library(k, x, dy);
+                ck_assert(memcmp(one.y, more.y, (size_t)ny * sizeof(float)) ==
+                          0);
+                ck_assert(memcmp(one.dx, more.dx,
+                                 (size_t)nx * sizeof(float)) == 0);
+                run_free(&more);
+            }
+            run_free(&one);
+        }
+        free(x);
+        free(dy);
+    }
+}
+END_TEST
+
 /* PyTorch 1.13's picks, observed with max_pool2d and autograd: the first
  * maximum in row-major order, the last NaN of a window, the first element
  * of a window of -inf. */
@@ -756,6 +790,7 @@ int main(void)
     tcase_add_test(tc, float32_directional_derivative);
     tcase_add_test(tc, matches_pytorch);
     tcase_add_test(tc, native_matches_reference_engine);
+    tcase_add_test(tc, same_bits_for_any_thread_count);
     tcase_add_test(tc, max_pool_winners_follow_pytorch);
     tcase_add_test(tc, global_avgpool_matches_reference);
     suite_add_tcase(s, tc);

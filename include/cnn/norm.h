@@ -16,7 +16,8 @@ CNN_BEGIN_DECLS
 
 typedef struct cnn_batchnorm2d_params {
     int training;   /* 1: batch statistics; 0: running statistics */
-    float momentum; /* running = (1 - momentum) running + momentum batch */
+    float momentum; /* running = (1 - momentum) running + momentum batch;
+                       0 .. 1 */
     float eps;      /* added to the variance, > 0 */
 } cnn_batchnorm2d_params;
 
@@ -28,7 +29,8 @@ typedef struct cnn_batchnorm2d_params {
  * running_var and updates nothing; save_mean and save_invstd, when given,
  * receive the running mean and 1 / sqrt(running_var + eps).
  * gamma, beta, running_mean, running_var, save_mean, save_invstd: [C].
- * save_mean and save_invstd may be NULL in inference. */
+ * save_mean and save_invstd may be NULL in inference. y must not share
+ * memory with x (CNN_ERR_INVALID_ARGUMENT). */
 CNN_API cnn_status cnn_batchnorm2d_forward(
     cnn_tensor *y, const cnn_tensor *x, const cnn_tensor *gamma,
     const cnn_tensor *beta, cnn_tensor *running_mean, cnn_tensor *running_var,
@@ -58,7 +60,9 @@ typedef struct cnn_lrn_params {
  * PyTorch pads it), clipped to the group. */
 CNN_API cnn_status cnn_lrn_forward(cnn_tensor *y, const cnn_tensor *x,
                                    const cnn_lrn_params *p);
-/* dx (overwritten) given dy, the forward's x and y. */
+/* dx (overwritten) given dy, the forward's x and y. y may be NULL: the
+ * backward recomputes what it needs from x. Outputs must not share memory
+ * with inputs (CNN_ERR_INVALID_ARGUMENT), here and in the forward. */
 CNN_API cnn_status cnn_lrn_backward(cnn_tensor *dx, const cnn_tensor *dy,
                                     const cnn_tensor *x, const cnn_tensor *y,
                                     const cnn_lrn_params *p);

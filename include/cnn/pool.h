@@ -5,6 +5,7 @@
  * pooling counts the padding (count_include_pad=True); max pooling takes the
  * first maximum in row-major order within the window, and a NaN in a window
  * makes its output NaN. x [N, C, H, W] -> y [N, C, P, Q], F32, one device.
+ * Outputs must not share memory with inputs (CNN_ERR_INVALID_ARGUMENT).
  */
 #ifndef CNN_POOL_H
 #define CNN_POOL_H
@@ -37,9 +38,11 @@ CNN_API cnn_status cnn_pool2d_output_shape(const int64_t x_dims[4],
 CNN_API cnn_status cnn_pool2d_forward(cnn_tensor *y, const cnn_tensor *x,
                                       const cnn_pool2d_params *p);
 
-/* dx (overwritten) from dy; x and y are the forward's input and output
- * (max pooling finds the winner in x; average pooling needs neither, and
- * they may be NULL for it). */
+/* dx (overwritten) from dy; x and y are the forward's input and output.
+ * Max pooling finds each window's winner again in x (the first maximum in
+ * row-major order; in a window with NaNs, the last NaN, as PyTorch picks
+ * it), so x is required and y may be NULL; average pooling needs neither,
+ * and both may be NULL for it. */
 CNN_API cnn_status cnn_pool2d_backward(cnn_tensor *dx, const cnn_tensor *dy,
                                        const cnn_tensor *x,
                                        const cnn_tensor *y,
