@@ -52,9 +52,10 @@ cnn_status cnn_net_node_shape(const cnn_net *net, cnn_node id, int *ndim,
     const node *n = cnn_net_node("cnn_net_node_shape", net, id);
     if (!n)
         return CNN_ERR_INVALID_ARGUMENT;
-    if (net->batch == 0)
+    if (net->batch == 0 && n->kind != NODE_INPUT)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "cnn_net_node_shape: set the net up first");
+                         "cnn_net_node_shape: set the net up first (before "
+                         "it only the input's shape is known)");
     if (ndim)
         *ndim = n->ndim;
     if (dims)

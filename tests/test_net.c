@@ -317,6 +317,54 @@ START_TEST(checkpoints_resume_bit_for_bit)
 }
 END_TEST
 
+/* The small net memorises 64 Fashion-MNIST images: 100% accuracy on them
+ * in inference mode after a few dozen steps. */
+START_TEST(small_net_overfits_64_images)
+{
+    cnn_dataset *ds = NULL;
+    ck_assert_ok(cnn_dataset_open_fashion_mnist(&ds, NULL, 1));
+    cnn_net *net = NULL;
+    ck_assert_ok(cnn_model_small(&net, 10, cnn_cpu()));
+    ck_assert_ok(cnn_net_setup(net, 64));
+    ck_assert_ok(cnn_net_init(net, 3));
+    const int64_t idims[4] = {64, 1, 28, 28}, ldims[1] = {64};
+    static float pixels[64 * 784];
+    int32_t truth[64];
+    for (int i = 0; i < 64; ++i)
+        ck_assert_ok(cnn_dataset_get(ds, i, pixels + i * 784, &truth[i]));
+    cnn_tensor *x = cnn_test_tensor(4, idims, pixels), *y = NULL;
+    ck_assert_ok(cnn_tensor_create(&y, cnn_cpu(), CNN_I32, 1, ldims));
+    ck_assert_ok(cnn_tensor_write(y, truth, sizeof truth));
+    cnn_sgd *opt = NULL;
+    ck_assert_ok(cnn_sgd_create(&opt, net, 0.9f, 0.0f, 0));
+    float loss = 0.0f;
+    for (int step = 0; step < 60; ++step) {
+        ck_assert_ok(cnn_net_forward(net, x, 1, (uint64_t)step));
+        ck_assert_ok(cnn_net_loss(net, y, &loss));
+        ck_assert_ok(cnn_net_zero_grad(net));
+        ck_assert_ok(cnn_net_backward(net));
+        ck_assert_ok(cnn_sgd_apply(opt, 0.02f));
+    }
+    ck_assert_ok(cnn_net_forward(net, x, 0, 0));
+    float logits[64 * 10];
+    ck_assert_ok(cnn_tensor_read(cnn_net_output(net), logits, sizeof logits));
+    int right = 0;
+    for (int i = 0; i < 64; ++i) {
+        int best = 0;
+        for (int c = 1; c < 10; ++c)
+            best = logits[i * 10 + c] > logits[i * 10 + best] ? c : best;
+        right += best == truth[i];
+    }
+    ck_assert_msg(right == 64, "%d of 64 right after 60 steps (loss %g)",
+                  right, (double)loss);
+    cnn_sgd_free(opt);
+    cnn_tensor_free(x);
+    cnn_tensor_free(y);
+    cnn_net_free(net);
+    cnn_dataset_free(ds);
+}
+END_TEST
+
 int main(void)
 {
     setenv("CNN_CPU_DEVICES", "2", 1);
@@ -328,6 +376,7 @@ int main(void)
     tcase_add_test(tc, net_gradient_matches_finite_differences);
     tcase_add_test(tc, same_seed_same_losses_and_two_devices_agree);
     tcase_add_test(tc, checkpoints_resume_bit_for_bit);
+    tcase_add_test(tc, small_net_overfits_64_images);
     suite_add_tcase(s, tc);
     return cnn_test_run(s);
 }

@@ -108,12 +108,13 @@ static int64_t correct(const float *logits, const int32_t *labels,
 /* Runs the test set in inference mode: mean loss and accuracy. The last
  * batch may be partial: its padding rows are ignored (batch norm uses its
  * running statistics in inference, so they influence nothing). */
-static cnn_status evaluate(run *r, double *loss, double *accuracy)
+static cnn_status evaluate(run *r, int64_t max_batches, double *loss,
+                           double *accuracy)
 {
     cnn_status s = cnn_loader_start_epoch(r->test_loader, 0, 0);
     double loss_sum = 0.0;
-    int64_t seen = 0, hits = 0, count = 0;
-    while (s == CNN_OK) {
+    int64_t seen = 0, hits = 0, count = 0, batches = 0;
+    while (s == CNN_OK && (max_batches == 0 || batches++ < max_batches)) {
         s = cnn_loader_next(r->test_loader, r->images, r->labels, &count);
         if (s != CNN_OK || count == 0)
             break;
@@ -233,7 +234,7 @@ int cnn_tool_train(int argc, char **argv)
     const char *engine = "auto", *schedule = "cosine", *out_dir = NULL;
     const char *checkpoint = NULL, *resume = NULL;
     int64_t epochs = 3, batch = 64, warmup = 0, step_size = 0, threads = 0;
-    int64_t seed = 1, limit = 0;
+    int64_t seed = 1, limit = 0, eval_limit = 0;
     double lr = 0.05, momentum = 0.9, weight_decay = 5e-4, gamma = 0.1;
     int nesterov = 0;
     option options[] = {
@@ -262,6 +263,8 @@ int cnn_tool_train(int argc, char **argv)
         {"resume", OPTION_STRING, &resume, "continue from this checkpoint"},
         {"limit-batches", OPTION_INT, &limit,
          "stop each epoch after this many batches (0: all)"},
+        {"eval-batches", OPTION_INT, &eval_limit,
+         "test batches per evaluation (0: the whole test set)"},
     };
     const int count = (int)(sizeof options / sizeof options[0]);
     static const char summary[] =
@@ -282,6 +285,7 @@ int cnn_tool_train(int argc, char **argv)
         rc = 2;
     if (rc || epochs < 1 || batch < 1 || lr <= 0.0 || momentum < 0.0 ||
         weight_decay < 0.0 || threads < 0 || warmup < 0 || limit < 0 ||
+        eval_limit < 0 ||
         step_size < 0 || seed < 0) {
         fprintf(stderr, "cnn train: bad value: --schedule must be constant, "
                 "step or cosine; --epochs, --batch and --lr must be positive; "
@@ -326,7 +330,6 @@ int cnn_tool_train(int argc, char **argv)
     CHECK(open_data(data, 0, &r.test));
     r.classes = cnn_dataset_classes(r.train);
     CHECK(cnn_model_by_name(&r.net, model, r.classes, dev));
-    CHECK(cnn_net_setup(r.net, batch));
     int64_t image[3], net_in[4];
     int ndim;
     cnn_dataset_image_shape(r.train, image);
@@ -340,6 +343,7 @@ int cnn_tool_train(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    CHECK(cnn_net_setup(r.net, batch));
     if (resume) {
         /* The run's seed, position and model come from the checkpoint: the
          * seed also drives the data order and the dropout masks. */
@@ -459,7 +463,7 @@ int cnn_tool_train(int argc, char **argv)
         }
         double seconds = now_seconds() - epoch_start;
         double test_loss = 0.0, test_acc = 0.0;
-        CHECK(evaluate(&r, &test_loss, &test_acc));
+        CHECK(evaluate(&r, eval_limit, &test_loss, &test_acc));
         double train_loss = seen ? loss_sum / (double)seen : 0.0;
         double train_acc = seen ? (double)hits / (double)seen : 0.0;
         double rate = (double)seen / (seconds > 0 ? seconds : 1e-9);
@@ -538,7 +542,7 @@ int cnn_tool_eval(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    CHECK(evaluate(&r, &loss, &accuracy));
+    CHECK(evaluate(&r, 0, &loss, &accuracy));
     printf("%s on %s: test loss %.4f, accuracy %.2f%% (%lld images)\n",
            checkpoint, data, loss, 100.0 * accuracy,
            (long long)cnn_dataset_size(r.test));

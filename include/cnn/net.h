@@ -142,7 +142,8 @@ CNN_API int cnn_net_buffer_count(const cnn_net *net);
 CNN_API cnn_status cnn_net_buffer(cnn_net *net, int i, const char **name,
                                   cnn_tensor **value);
 
-/* Number of nodes and the output shape of a node (after setup). */
+/* Number of nodes and the output shape of a node: after setup, or before
+ * it for the input (whose batch size reads 0 until setup). */
 CNN_API int cnn_net_node_count(const cnn_net *net);
 CNN_API cnn_status cnn_net_node_shape(const cnn_net *net, cnn_node node,
                                       int *ndim, int64_t dims[4]);

@@ -1,0 +1,36 @@
+# A short end-to-end run of the cnn program: train the small net for two
+# tiny epochs, evaluate the checkpoint, resume from it for a third epoch,
+# and check the files a run leaves. CNN is the program, DIR a scratch folder.
+file(REMOVE_RECURSE ${DIR})
+function(run_cnn)
+  execute_process(COMMAND ${CNN} ${ARGN} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "cnn ${ARGN} exited with ${rc}:\n${out}\n${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+set(common --model small --batch 32 --limit-batches 4 --eval-batches 2
+           --threads 1 --out ${DIR})
+run_cnn(train ${common} --epochs 2)
+foreach(f metrics.csv model.ckpt)
+  if(NOT EXISTS ${DIR}/${f})
+    message(FATAL_ERROR "cnn train left no ${f} in ${DIR}")
+  endif()
+endforeach()
+if(NOT out MATCHES "epoch 2/2: train loss")
+  message(FATAL_ERROR "cnn train printed no epoch lines:\n${out}")
+endif()
+run_cnn(eval --model small --batch 100 --checkpoint ${DIR}/model.ckpt)
+if(NOT out MATCHES "accuracy [0-9.]+%")
+  message(FATAL_ERROR "cnn eval printed no accuracy:\n${out}")
+endif()
+run_cnn(train ${common} --epochs 3 --resume ${DIR}/model.ckpt)
+if(NOT out MATCHES "resuming .* at epoch 3, batch 0, step 8")
+  message(FATAL_ERROR "cnn train did not resume at epoch 3:\n${out}")
+endif()
+file(STRINGS ${DIR}/metrics.csv lines)
+list(LENGTH lines count)
+if(NOT count EQUAL 4) # the header and three epochs
+  message(FATAL_ERROR "metrics.csv has ${count} lines, not 4")
+endif()
