@@ -24,7 +24,8 @@
 enum {
     CNN_PHILOX_STREAM_UNIFORM = 1,
     CNN_PHILOX_STREAM_NORMAL = 2,
-    CNN_PHILOX_STREAM_DROPOUT = 3 /* low byte of word 2; the node above it */
+    CNN_PHILOX_STREAM_DROPOUT = 3, /* low byte of word 2; the node above it */
+    CNN_PHILOX_STREAM_SHUFFLE = 4  /* word 3: the epoch */
 };
 
 typedef struct cnn_philox_u32x4 {
