@@ -116,7 +116,8 @@ static cnn_status append(const char *caller, cnn_net *net, node_kind kind,
         free(n->name);
         return cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory", caller);
     }
-    memcpy(n->inputs, inputs, (size_t)input_count * sizeof *inputs);
+    if (input_count) /* the input node has none (and inputs is NULL) */
+        memcpy(n->inputs, inputs, (size_t)input_count * sizeof *inputs);
     n->input_count = input_count;
     *out = net->count++;
     *made = n;

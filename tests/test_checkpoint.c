@@ -187,7 +187,8 @@ START_TEST(newer_versions_and_other_files)
     cnn_checkpoint *ck = NULL;
     ck_assert_fails(cnn_checkpoint_open(&ck, path), CNN_ERR_FORMAT,
                     "format version 2 but this cnn reads versions 1 to 1");
-    spit(path, (const unsigned char *)"PK\003\004 a zip file", 17);
+    static const char zip[] = "PK\003\004 a zip file";
+    spit(path, (const unsigned char *)zip, sizeof zip - 1);
     ck_assert_fails(cnn_checkpoint_open(&ck, path), CNN_ERR_FORMAT,
                     "not a cnn checkpoint");
     char missing[160];
