@@ -349,8 +349,9 @@ static lrn_ctx context(const cnn_op_args *args, const cnn_tensor *x)
         .x = x->data,
     };
     /* Spans of pixels: a multiple of 16 (aligned vector loops) with some
-     * 8k floats per row block, so a thread's rows stay in its L2. */
-    int64_t span = 8192 / c.group / 16 * 16;
+     * 16k floats per block of rows (64 KiB; two or three blocks stay in a
+     * thread's L2), long enough per channel for the prefetcher. */
+    int64_t span = 16384 / c.group / 16 * 16;
     span = span < 16 ? 16 : span > 1024 ? 1024 : span;
     int64_t hw16 = (c.HW + 15) / 16 * 16;
     c.span = span < hw16 ? span : hw16;

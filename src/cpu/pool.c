@@ -350,12 +350,12 @@ static void max_row_pass_nan(const float *col, const int32_t *col_row,
 
 /* Scratch: the column maxima of a window row and the row each came from
  * (W + 2 pw floats and int32s; the caller falls back to the reference when
- * H does not fit), then per output of the row its best value, row and
+ * an index does not fit), then per output of the row its best value, row and
  * column (Q each). The column pass keeps, per column, the first maximum or
  * the last NaN; the row pass then ranks a window's columns by value, and
  * ties by the earlier row, which together give PyTorch's row-major winner.
  * Pad columns hold -inf from row INT32_MAX, which loses every comparison,
- * so the row pass needs no clipping and has no branches. */
+ * so the row pass needs no clipping. */
 CNN_CPU_CLONES
 static void fast_max_backward(int64_t begin, int64_t end, void *p)
 {
@@ -471,7 +471,9 @@ static cnn_status pool2d_backward(const cnn_op_args *args)
                   .x = x ? x->data : NULL, .dy = dy->data,
                   .out = args->out[0]->data};
     int max = p->mode == CNN_POOL_MAX;
-    if (args->engine == CNN_ENGINE_REFERENCE || (max && c.g.H > INT32_MAX))
+    /* The native backward keeps rows and columns in int32. */
+    int wide = c.g.H > INT32_MAX || c.g.W + 2 * c.g.pw > INT32_MAX;
+    if (args->engine == CNN_ENGINE_REFERENCE || (max && wide))
         return run(args, &c, max ? ref_max_backward : ref_avg_backward, 0);
     if (max)
         return run(args, &c, fast_max_backward,
