@@ -164,7 +164,8 @@ static void ref_backward(const bn_case *k, const bn_data *d, const double *x,
 static bn_ref ref_alloc(const bn_data *d)
 {
     bn_ref r;
-    size_t nb = (size_t)d->numel * sizeof(double), cb = (size_t)d->c * sizeof(double);
+    size_t nb = (size_t)d->numel * sizeof(double);
+    size_t cb = (size_t)d->c * sizeof(double);
     r.y = malloc(nb);
     r.dx = malloc(nb);
     r.y_scale = malloc(nb);
@@ -623,7 +624,8 @@ START_TEST(bad_arguments)
                     CNN_ERR_INVALID_ARGUMENT, "dbeta shares memory");
     ck_assert_fails(BWD(y1, v[1], v[2], y1, x1, v[0], v[4], v[5], &p),
                     CNN_ERR_SHAPE,
-                    "cnn_batchnorm2d_backward: x has shape [1x3x1x1], one value");
+                    "cnn_batchnorm2d_backward: x has shape [1x3x1x1], one "
+                    "value");
 #undef BWD
 
     cnn_tensor *all[] = {x, y, x1, y1, wrong, other};

@@ -639,7 +639,8 @@ START_TEST(global_avgpool_matches_reference)
                 for (int64_t i = 0; i < plane; ++i)
                     PN_CHECK(fabs(dxv[p * plane + i] - dy[p] / (double)plane) <=
                                  FLT_EPSILON / (double)plane,
-                             "shape %zu dx[%lld]", s, (long long)(p * plane + i));
+                             "shape %zu dx[%lld]", s,
+                             (long long)(p * plane + i));
             pn_out_free(&y);
             pn_out_free(&dx);
         }

@@ -4,7 +4,8 @@
  *   s_c = k + alpha / size * sum_{j in W(c)} x_j^2,   y_c = x_c s_c^-beta
  *   W(c) = c - size/2 .. c + (size-1)/2, clipped to c's group of channels
  *   dx_i = dy_i s_i^-beta
- *          - 2 alpha beta / size * x_i * sum_{c : i in W(c)} dy_c x_c s_c^-beta / s_c
+ *          - 2 alpha beta / size * x_i
+ *            * sum_{c : i in W(c)} dy_c x_c s_c^-beta / s_c
  *
  * (the second sum runs over the mirrored window i - (size-1)/2 .. i +
  * size/2, which differs from W(i) for even sizes).
@@ -143,7 +144,8 @@ static void window_sums(const float *in, float *out, int64_t G, int64_t L,
              * positions that are window starts (c + i < G); only rows of
              * channels that exist are added. */
             int64_t keep = min64(S, G - c);
-            int64_t top = min64(c + after, G - 1), bottom = max64(c - before, 0);
+            int64_t top = min64(c + after, G - 1);
+            int64_t bottom = max64(c - before, 0);
             const float *prev = NULL;
             for (int64_t j = top; j >= bottom; --j) {
                 int64_t i = j + before - c;
