@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reads a cnn checkpoint with nothing but Python's standard library, as
-docs/checkpoint.md specifies it, and prints its metadata and tensors.
+"""Reads a cnn checkpoint with nothing but Python's standard library (the
+reader in tools/cnn_ckpt.py, written from docs/checkpoint.md) and prints
+its metadata and tensors.
 
     read_checkpoint.py FILE            print what is in FILE
     read_checkpoint.py --check-sample FILE
@@ -9,57 +10,21 @@ docs/checkpoint.md specifies it, and prints its metadata and tensors.
 
 Exits 1 (with a message) when the file is not a valid checkpoint.
 """
+import os
 import struct
 import sys
-import zlib
 
-DTYPES = {0: ("f32", "f", 4), 1: ("i32", "i", 4), 2: ("i64", "q", 8),
-          3: ("u8", "B", 1), 4: ("f16", "e", 2), 5: ("bf16", "H", 2)}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import cnn_ckpt  # noqa: E402
+
+CODES = {"f32": "f", "i32": "i", "i64": "q", "u8": "B", "f16": "e",
+         "bf16": "H"}
 
 
-def fail(message):
-    sys.exit(f"read_checkpoint: {message}")
-
-
-def read(path):
-    data = open(path, "rb").read()
-    if len(data) < 28 or data[:8] != b"CNNCKPT\0":
-        fail(f"{path} is not a cnn checkpoint")
-    body, (stored,) = data[:-4], struct.unpack("<I", data[-4:])
-    if zlib.crc32(body) != stored:
-        fail(f"{path} fails its checksum")
-    version, flags, metas, count = struct.unpack_from("<IIII", data, 8)
-    if version != 1:
-        fail(f"{path} has format version {version}; this reader knows 1")
-    at = 24
-    meta = {}
-    for _ in range(metas):
-        (klen,) = struct.unpack_from("<H", data, at)
-        key = data[at + 2:at + 2 + klen].decode()
-        at += 2 + klen
-        (vlen,) = struct.unpack_from("<I", data, at)
-        meta[key] = data[at + 4:at + 4 + vlen].decode()
-        at += 4 + vlen
-    tensors = {}
-    for _ in range(count):
-        (nlen,) = struct.unpack_from("<H", data, at)
-        name = data[at + 2:at + 2 + nlen].decode()
-        at += 2 + nlen
-        dtype, ndim = struct.unpack_from("<II", data, at)
-        at += 8
-        dims = struct.unpack_from(f"<{ndim}q", data, at)
-        at += 8 * ndim
-        offset, nbytes, crc = struct.unpack_from("<QQI", data, at)
-        at += 20
-        if offset % 64:
-            fail(f"tensor {name} is not 64-byte aligned")
-        raw = data[offset:offset + nbytes]
-        if zlib.crc32(raw) != crc:
-            fail(f"tensor {name} fails its checksum")
-        label, code, size = DTYPES[dtype]
-        n = nbytes // size
-        tensors[name] = (label, dims, struct.unpack(f"<{n}{code}", raw))
-    return meta, tensors
+def values(dtype, raw):
+    code = CODES[dtype]
+    return struct.unpack(f"<{len(raw) // cnn_ckpt.SIZES[dtype]}{code}", raw)
 
 
 def main(argv):
@@ -67,28 +32,33 @@ def main(argv):
     path = argv[2] if check else (argv[1] if len(argv) > 1 else None)
     if not path:
         sys.exit(__doc__)
-    meta, tensors = read(path)
+    try:
+        meta, tensors = cnn_ckpt.read(path)
+    except cnn_ckpt.FormatError as e:
+        sys.exit(f"read_checkpoint: {e}")
     for key, value in meta.items():
         print(f"meta {key} = {value}")
-    for name, (label, dims, values) in tensors.items():
+    for name, (dtype, dims, raw) in tensors.items():
         shape = "x".join(map(str, dims))
-        print(f"tensor {name} {label} [{shape}] {list(values)[:8]}")
-    if check:
-        expected_meta = {"model": "sample", "step": "42"}
-        expected = {
-            "fc.weight": ("f32", (2, 3), (0.5, -1.0, 2.0, 3.25, -0.125)),
-            "counts": ("i32", (4,), (1, -2, 3, 2147483647)),
-        }
-        if meta != expected_meta:
-            fail(f"metadata {meta} != {expected_meta}")
-        for name, (label, dims, head) in expected.items():
-            got = tensors.get(name)
-            if not got or got[0] != label or got[1] != dims or \
-                    tuple(got[2][:len(head)]) != head:
-                fail(f"tensor {name} is {got}, expected {label} {dims} {head}")
-        if abs(tensors["fc.weight"][2][5] - 1e-3) > 1e-9:
-            fail("fc.weight[5] is not 0.001")
-        print("sample checkpoint: as expected")
+        print(f"tensor {name} {dtype} [{shape}] {list(values(dtype, raw))[:8]}")
+    if not check:
+        return
+    expected_meta = {"model": "sample", "step": "42"}
+    expected = {
+        "fc.weight": ("f32", (2, 3), (0.5, -1.0, 2.0, 3.25, -0.125)),
+        "counts": ("i32", (4,), (1, -2, 3, 2147483647)),
+    }
+    if meta != expected_meta:
+        sys.exit(f"read_checkpoint: metadata {meta} != {expected_meta}")
+    for name, (dtype, dims, head) in expected.items():
+        got = tensors.get(name)
+        if not got or got[0] != dtype or got[1] != dims or \
+                values(dtype, got[2])[:len(head)] != head:
+            sys.exit(f"read_checkpoint: tensor {name} is not {dtype} {dims} "
+                     f"{head}")
+    if abs(values("f32", tensors["fc.weight"][2])[5] - 1e-3) > 1e-9:
+        sys.exit("read_checkpoint: fc.weight[5] is not 0.001")
+    print("sample checkpoint: as expected")
 
 
 if __name__ == "__main__":
