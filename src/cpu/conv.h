@@ -1,9 +1,12 @@
 /* src/cpu/conv.h - what the CPU convolution files share: the layer's
- * sizes in one struct, the reference loops (conv_ref.c), the GEMM-based
- * fast path (conv_gemm.c) and its im2col/col2im (conv_im2col.c). */
+ * sizes in one struct, the reference loops (conv_ref.c), the NATIVE
+ * engine (conv_gemm.c: the choice of path, and im2col over plain GEMMs;
+ * conv_own.c and conv_pack.c: operands packed for our own GEMM;
+ * conv_data.c: the data gradient) and im2col/col2im (conv_im2col.c). */
 #ifndef CNN_CPU_CONV_H
 #define CNN_CPU_CONV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,6 +40,35 @@ void cnn_cpu_conv_ref_backward_filter(int device,
                                       const float *dy, const float *x,
                                       float *dw);
 
+/* Convolution on our own GEMM, operands packed from the tensors
+ * (conv_own.c); the data gradient for stride 1 only. */
+cnn_status cnn_cpu_conv_own_forward(int device, const cnn_cpu_conv_shape *sh,
+                                    const float *x, const float *w,
+                                    const float *b, float *y);
+cnn_status cnn_cpu_conv_own_backward_data(int device,
+                                          const cnn_cpu_conv_shape *sh,
+                                          const float *dy, const float *w,
+                                          float *dx);
+cnn_status cnn_cpu_conv_own_backward_filter(int device,
+                                            const cnn_cpu_conv_shape *sh,
+                                            const float *dy, const float *x,
+                                            float *dw);
+
+/* With stride 1, dx is the convolution of dy, padded by
+ * dilation (kernel - 1) - pad, with each group's weights transposed and
+ * flipped (conv_data.c): whether a layer qualifies, that layer's shape,
+ * and its weights [c, kg, r, s] written into out. */
+bool cnn_cpu_conv_data_as_forward(const cnn_cpu_conv_shape *sh);
+cnn_cpu_conv_shape cnn_cpu_conv_data_shape(const cnn_cpu_conv_shape *sh);
+void cnn_cpu_conv_flip_weights(int device, const cnn_cpu_conv_shape *sh,
+                               const float *w, float *out);
+/* The data gradient of any layer, image by image (conv_data.c): for the
+ * layers that cnn_cpu_conv_data_as_forward turns down. */
+cnn_status cnn_cpu_conv_strided_backward_data(int device,
+                                              const cnn_cpu_conv_shape *sh,
+                                              const float *dy, const float *w,
+                                              float *dx);
+
 /* The fast path: unfolded input times weights, in chunks of columns. */
 cnn_status cnn_cpu_conv_gemm_forward(int device, const cnn_cpu_conv_shape *sh,
                                      const float *x, const float *w,
@@ -60,6 +92,10 @@ void cnn_cpu_im2col(int device, const cnn_cpu_conv_shape *sh, const float *x,
 void cnn_cpu_col2im(int device, const cnn_cpu_conv_shape *sh,
                     const float *col, int64_t ld, int64_t g, int64_t j0,
                     int64_t j1, float *dx);
+/* The same on the calling thread (inside a parallel body). */
+void cnn_cpu_col2im_serial(const cnn_cpu_conv_shape *sh, const float *col,
+                           int64_t ld, int64_t g, int64_t j0, int64_t j1,
+                           float *dx);
 
 /* Copies channels [k0, k0 + kn) of the images in columns [j0, j1) of an
  * n x channels x (p q) tensor into rows of `out` (row stride ld), or back
@@ -74,11 +110,16 @@ void cnn_cpu_conv_scatter(int device, const float *rows, int64_t ld,
                           const float *bias, float *t);
 
 /* Operands of our GEMM read straight from the tensors (conv_pack.c). The
- * unfold operands need a layer without padding (pad the input first). */
+ * unfold operands read the input as conv_own.c prepares it: zero-padded,
+ * `height` rows of `row` floats per plane, and each row split into
+ * stride_w phases of `phase` floats (phase f holds the padded row's
+ * columns f, f + stride_w, ...), so that output pixels side by side read
+ * floats side by side. */
 typedef struct cnn_cpu_unfold {
-    const cnn_cpu_conv_shape *sh; /* pad_h == pad_w == 0 */
-    const float *x;
-    int64_t g; /* group */
+    const cnn_cpu_conv_shape *sh; /* the layer */
+    const float *x;               /* the prepared input */
+    int64_t g;                    /* group */
+    int64_t height, row, phase;
 } cnn_cpu_unfold;
 typedef struct cnn_cpu_planes {
     const float *t; /* [n, channels, pq] */

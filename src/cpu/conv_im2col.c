@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "simd.h"
 
 /* A kernel row's worth of pixels (tens of values): a loop the compiler
  * vectorises beats a call to memcpy, and stride 1 gets its own loop. */
@@ -46,6 +47,7 @@ void cnn_cpu_unfold_row(const cnn_cpu_conv_shape *s, const float *x,
     }
 }
 
+CNN_CPU_CLONES
 static void im2col_rows(int64_t begin, int64_t end, void *p)
 {
     const unfold_ctx *c = p;
@@ -68,6 +70,7 @@ void cnn_cpu_im2col(int device, const cnn_cpu_conv_shape *sh, const float *x,
 /* One item is (image, channel of the group): the rows of that channel,
  * kernel position by kernel position, are added into its dx plane, so no
  * two threads touch one plane and the order of additions is fixed. */
+CNN_CPU_CLONES
 static void col2im_planes(int64_t begin, int64_t end, void *p)
 {
     const unfold_ctx *c = p;
@@ -118,6 +121,17 @@ void cnn_cpu_col2im(int device, const cnn_cpu_conv_shape *sh,
     cnn_cpu_parallel_for(device, images * sh->cg, 1,
                          (16384 + per_item - 1) / (per_item ? per_item : 1),
                          col2im_planes, &c);
+}
+
+void cnn_cpu_col2im_serial(const cnn_cpu_conv_shape *sh, const float *col,
+                           int64_t ld, int64_t g, int64_t j0, int64_t j1,
+                           float *dx)
+{
+    const int64_t pq = sh->p * sh->q;
+    int64_t images = (j1 - 1) / pq - j0 / pq + 1;
+    unfold_ctx c = {.sh = sh, .src = col, .dst = dx, .g = g, .j0 = j0,
+                    .j1 = j1, .ld = ld};
+    col2im_planes(0, images * sh->cg, &c);
 }
 
 typedef struct rows_ctx {

@@ -1,8 +1,9 @@
 /* src/cpu/conv_pack.c - packers that feed our GEMM a convolution's
- * operands straight from the NCHW tensors (see cnn_cpu_pack_fn), so that
- * the unfolded input is never written out in full and read back. The
- * layer has no padding here (conv_gemm.c pads the input first), so that
- * unfolding is plain strided copying with no bounds to test:
+ * operands straight from the tensors (see cnn_cpu_pack_fn), so that the
+ * unfolded input is never written out in full and read back. They read
+ * the input as conv_own.c prepares it (padded, rows split into stride
+ * phases: cnn_cpu_unfold), where unfolding is plain copying of runs of
+ * consecutive floats with no bounds to test:
  *   unfold     B of the forward: the unfolded input, k = (channel, kernel
  *              row, kernel column), rows = output pixels of the batch
  *   unfold_t   B of the filter gradient: the same transposed (rows = the
@@ -10,14 +11,17 @@
  *   planes     A of the filter gradient: channel planes of dy, k = output
  *              pixels across the batch */
 #include "conv.h"
+#include "simd.h"
 
-/* The unfolded input of a layer without padding (the caller pads x first)
- * at kernel position (ci, kr, ks) and output pixel (n, oh, ow) is
- *     x[base(n, oh, ow) + koff(ci, kr, ks)]
- * with base = ((n c + g cg) h + oh sh) w + ow sw and
- * koff = (ci h + kr dh) w + ks dw: a run of output pixels along one output
- * row reads x at a fixed stride, from a start that is a sum of two
- * offsets, one per pixel run and one per kernel position. */
+/* In the prepared input the unfolded value at kernel position
+ * (ci, kr, ks) and output pixel (n, oh, ow) is x[base + koff] with
+ *     base = ((n c + g cg) height + oh stride_h) row + ow
+ *     koff = (ci height + kr dilation_h) row
+ *            + (ks dilation_w mod stride_w) phase
+ *            + ks dilation_w / stride_w
+ * so a run of output pixels along one output row reads consecutive floats
+ * from a start that is a sum of two offsets, one per run and one per
+ * kernel position. */
 typedef struct pixel_run {
     int64_t at, len; /* place in the sliver, pixels */
     int64_t base;    /* x offset of its first pixel at koff 0 */
@@ -39,50 +43,41 @@ static int pixel_runs(const cnn_cpu_unfold *u, int64_t first, int64_t count,
         run->at = j - first;
         run->len = s->q - ow < first + count - j ? s->q - ow
                                                  : first + count - j;
-        run->base = ((n * s->c + u->g * s->cg) * s->h + oh * s->stride_h) *
-                        s->w +
-                    ow * s->stride_w;
+        run->base = ((n * s->c + u->g * s->cg) * u->height +
+                     oh * s->stride_h) * u->row + ow;
         j += run->len;
     }
     return nruns;
 }
 
-static inline void copy_run(float *restrict d, const float *restrict x,
-                            int64_t len, int64_t stride)
-{
-    if (stride == 1) {
-        cnn_cpu_copy_run(d, x, len);
-        return;
-    }
-    for (int64_t t = 0; t < len; ++t)
-        d[t] = x[t * stride];
-}
-
 /* The x offset of kernel position k (channel, kernel row, kernel column
  * of the group). */
-static inline int64_t kernel_offset(const cnn_cpu_conv_shape *s, int64_t k)
+static inline int64_t kernel_offset(const cnn_cpu_unfold *u, int64_t k)
 {
+    const cnn_cpu_conv_shape *s = u->sh;
     int64_t ci = k / (s->r * s->s), kr = k / s->s % s->r, ks = k % s->s;
-    return (ci * s->h + kr * s->dilation_h) * s->w + ks * s->dilation_w;
+    int64_t col = ks * s->dilation_w;
+    return (ci * u->height + kr * s->dilation_h) * u->row +
+           col % s->stride_w * u->phase + col / s->stride_w;
 }
 
+CNN_CPU_CLONES
 static void pack_unfold(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
                         int64_t r0, int64_t rows, int64_t k0, int64_t kc,
                         int width, float *dst, float *tmp)
 {
     (void)kernel, (void)tmp;
     const cnn_cpu_unfold *u = ctx;
-    const cnn_cpu_conv_shape *s = u->sh;
     pixel_run runs[MAX_WIDTH];
     for (int64_t sl = 0; sl < rows; sl += width, dst += kc * width) {
         int64_t count = rows - sl < width ? rows - sl : width;
         int nruns = pixel_runs(u, r0 + sl, count, runs);
         for (int64_t p = 0; p < kc; ++p) {
             float *d = dst + p * width;
-            const float *x = u->x + kernel_offset(s, k0 + p);
+            const float *x = u->x + kernel_offset(u, k0 + p);
             for (int t = 0; t < nruns; ++t)
-                copy_run(d + runs[t].at, x + runs[t].base, runs[t].len,
-                         s->stride_w);
+                cnn_cpu_copy_run(d + runs[t].at, x + runs[t].base,
+                                 runs[t].len);
             for (int64_t i = count; i < width; ++i)
                 d[i] = 0.0f;
         }
@@ -96,12 +91,12 @@ cnn_cpu_operand cnn_cpu_operand_unfold(const cnn_cpu_unfold *u)
 
 /* Each kernel position's row of pixels, unfolded into tmp, then
  * transposed into the sliver. */
+CNN_CPU_CLONES
 static void pack_unfold_t(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
                           int64_t r0, int64_t rows, int64_t k0, int64_t kc,
                           int width, float *dst, float *tmp)
 {
     const cnn_cpu_unfold *u = ctx;
-    const cnn_cpu_conv_shape *s = u->sh;
     /* The pixel runs of [k0, k0 + kc), a few at a time. */
     pixel_run runs[MAX_WIDTH];
     for (int64_t sl = 0; sl < rows; sl += width, dst += kc * width) {
@@ -110,11 +105,11 @@ static void pack_unfold_t(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
             int64_t chunk = kc - j < MAX_WIDTH ? kc - j : MAX_WIDTH;
             int nruns = pixel_runs(u, k0 + j, chunk, runs);
             for (int64_t i = 0; i < count; ++i) {
-                const float *x = u->x + kernel_offset(s, r0 + sl + i);
+                const float *x = u->x + kernel_offset(u, r0 + sl + i);
                 float *d = tmp + i * kc + j;
                 for (int t = 0; t < nruns; ++t)
-                    copy_run(d + runs[t].at, x + runs[t].base, runs[t].len,
-                             s->stride_w);
+                    cnn_cpu_copy_run(d + runs[t].at, x + runs[t].base,
+                                     runs[t].len);
             }
             j += chunk;
         }
@@ -133,6 +128,7 @@ cnn_cpu_operand cnn_cpu_operand_unfold_t(const cnn_cpu_unfold *u)
 
 /* Rows are channels ch0 + r of an [n, channels, pq] tensor, k its pixels
  * across the batch: runs of pixels within one image are transposed in. */
+CNN_CPU_CLONES
 static void pack_planes(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
                         int64_t r0, int64_t rows, int64_t k0, int64_t kc,
                         int width, float *dst, float *tmp)
