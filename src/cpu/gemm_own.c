@@ -12,7 +12,10 @@
 #include "gemm.h"
 
 /* A plain matrix: a sliver's rows run along k in memory (transpose them
- * into the sliver) or across it (copy rows of k). */
+ * into the sliver), or across it. In the second case each k is one row of
+ * the matrix, read from end to end across all the slivers: reading a
+ * sliver's worth of it and moving to the next row instead would jump a
+ * whole row ahead at every step, which the prefetchers do not follow. */
 static void pack_matrix(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
                         int64_t r0, int64_t rows, int64_t k0, int64_t kc,
                         int width, float *dst, float *tmp)
@@ -21,10 +24,11 @@ static void pack_matrix(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
     const cnn_cpu_matrix_operand *op = ctx;
     const float *data = op->m.data;
     const int64_t ld = op->m.ld;
-    for (int64_t s = 0; s < rows; s += width, dst += kc * width) {
-        int64_t r = r0 + s, n = rows - s < width ? rows - s : width;
-        if (op->k_contiguous) {
-            kernel->transpose(data + r * ld + k0, ld, n, kc, dst, width);
+    if (op->k_contiguous) {
+        for (int64_t s = 0; s < rows; s += width, dst += kc * width) {
+            int64_t n = rows - s < width ? rows - s : width;
+            kernel->transpose(data + (r0 + s) * ld + k0, ld, n, kc, dst,
+                              width);
             for (int64_t p = 0; p < kc; ++p) {
                 float *d = dst + p * width;
                 if (op->alpha != 1.0f)
@@ -33,16 +37,25 @@ static void pack_matrix(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
                 for (int64_t i = n; i < width; ++i)
                     d[i] = 0.0f;
             }
-            continue;
         }
-        /* A row of a sliver is a few dozen floats: a loop, not memcpy. */
-        for (int64_t p = 0; p < kc; ++p) {
-            float *restrict d = dst + p * width;
-            const float *restrict src = data + (k0 + p) * ld + r;
-            for (int64_t i = 0; i < n; ++i)
-                d[i] = op->alpha * src[i];
-            for (int64_t i = n; i < width; ++i)
-                d[i] = 0.0f;
+        return;
+    }
+    /* Sixteen rows of k at a time: each sliver then gets a kilobyte or
+     * two of consecutive writes, and sixteen streams are read. */
+    for (int64_t p0 = 0; p0 < kc; p0 += 16) {
+        int64_t p1 = p0 + 16 < kc ? p0 + 16 : kc;
+        for (int64_t s = 0; s < rows; s += width) {
+            int64_t n = rows - s < width ? rows - s : width;
+            for (int64_t p = p0; p < p1; ++p) {
+                /* A row of a sliver is a few dozen floats: a loop, not
+                 * memcpy. */
+                float *restrict d = dst + s * kc + p * width;
+                const float *restrict in = data + (k0 + p) * ld + r0 + s;
+                for (int64_t i = 0; i < n; ++i)
+                    d[i] = op->alpha * in[i];
+                for (int64_t i = n; i < width; ++i)
+                    d[i] = 0.0f;
+            }
         }
     }
 }
