@@ -16,6 +16,7 @@
  * PyTorch does.
  */
 #include <math.h>
+#include <string.h>
 
 #include "simd.h"
 #include "cpu.h"
@@ -159,22 +160,28 @@ static int64_t plane_chunk(const bn_ctx *c)
     return c->HW >= (1 << 14) ? 1 : (1 << 14) / c->HW;
 }
 
+/* Per-plane sums run in float over blocks of BLOCK elements (eight lanes of
+ * BLOCK / 8 terms each: a few roundings) and in double across blocks. */
+#define BLOCK 64
+
 /* sum (x - k) and sum (x - k)^2 over x[0..n). */
-static inline void shifted_moments(const float *x, int64_t n, double k,
+static inline void shifted_moments(const float *x, int64_t n, float k,
                                    double *m1, double *m2)
 {
     cnn_f64x4 s1lo = {0.0}, s1hi = {0.0}, s2lo = {0.0}, s2hi = {0.0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        cnn_f64x4 lo, hi;
-        cnn_f64x4_load(&lo, x + i);
-        cnn_f64x4_load(&hi, x + i + 4);
-        lo -= k;
-        hi -= k;
-        s1lo += lo;
-        s1hi += hi;
-        s2lo += lo * lo;
-        s2hi += hi * hi;
+    while (i + 8 <= n) {
+        cnn_f32x8 b1 = {0.0f}, b2 = {0.0f};
+        int64_t end = i + BLOCK <= n ? i + BLOCK : n;
+        for (; i + 8 <= end; i += 8) {
+            cnn_f32x8 d;
+            memcpy(&d, x + i, sizeof d);
+            d -= k;
+            b1 += d;
+            b2 += d * d;
+        }
+        cnn_f64x8_add(&s1lo, &s1hi, &b1);
+        cnn_f64x8_add(&s2lo, &s2hi, &b2);
     }
     double t1 = 0.0, t2 = 0.0;
     for (; i < n; ++i) {
@@ -188,20 +195,22 @@ static inline void shifted_moments(const float *x, int64_t n, double k,
 
 /* sum dy and sum dy (x - mean) over [0..n). */
 static inline void grad_moments(const float *dy, const float *x, int64_t n,
-                                double mean, double *m1, double *m2)
+                                float mean, double *m1, double *m2)
 {
     cnn_f64x4 s1lo = {0.0}, s1hi = {0.0}, s2lo = {0.0}, s2hi = {0.0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        cnn_f64x4 glo, ghi, xlo, xhi;
-        cnn_f64x4_load(&glo, dy + i);
-        cnn_f64x4_load(&ghi, dy + i + 4);
-        cnn_f64x4_load(&xlo, x + i);
-        cnn_f64x4_load(&xhi, x + i + 4);
-        s1lo += glo;
-        s1hi += ghi;
-        s2lo += glo * (xlo - mean);
-        s2hi += ghi * (xhi - mean);
+    while (i + 8 <= n) {
+        cnn_f32x8 b1 = {0.0f}, b2 = {0.0f};
+        int64_t end = i + BLOCK <= n ? i + BLOCK : n;
+        for (; i + 8 <= end; i += 8) {
+            cnn_f32x8 g, v;
+            memcpy(&g, dy + i, sizeof g);
+            memcpy(&v, x + i, sizeof v);
+            b1 += g;
+            b2 += g * (v - mean);
+        }
+        cnn_f64x8_add(&s1lo, &s1hi, &b1);
+        cnn_f64x8_add(&s2lo, &s2hi, &b2);
     }
     double t1 = 0.0, t2 = 0.0;
     for (; i < n; ++i) {

@@ -9,10 +9,11 @@
  * nothing into FMAs, and sums keep their lanes), so they give the same
  * bits.
  *
- * f64x4 sums: GCC does not vectorise a reduction into double lanes on its
- * own, so sums of floats in double use GNU vector types (SSE2 pairs or AVX
- * registers, whichever the clone has). Vectors go by pointer: passed by
- * value, AVX vectors would change the baseline ABI. */
+ * Sums: GCC does not vectorise a reduction into lanes on its own, so sums
+ * use GNU vector types (SSE2 pairs or AVX registers, whichever the clone
+ * has): eight float lanes over a short block, moved into eight double lanes
+ * after each block. Vectors go by pointer: passed by value, AVX vectors
+ * would change the baseline ABI. */
 #ifndef CNN_CPU_SIMD_H
 #define CNN_CPU_SIMD_H
 
@@ -32,6 +33,7 @@
 #endif
 
 typedef float cnn_f32x4 __attribute__((vector_size(16)));
+typedef float cnn_f32x8 __attribute__((vector_size(32)));
 typedef double cnn_f64x4 __attribute__((vector_size(32)));
 
 /* x[0..4) widened to double. */
@@ -40,6 +42,18 @@ static inline void cnn_f64x4_load(cnn_f64x4 *out, const float *x)
     cnn_f32x4 v;
     memcpy(&v, x, sizeof v);
     *out = __builtin_convertvector(v, cnn_f64x4);
+}
+
+/* Adds the eight float lanes of v into the double lanes lo (0..3) and hi
+ * (4..7): how a sum of short float blocks moves into double. */
+static inline void cnn_f64x8_add(cnn_f64x4 *lo, cnn_f64x4 *hi,
+                                 const cnn_f32x8 *v)
+{
+    cnn_f32x4 a, b;
+    memcpy(&a, v, sizeof a);
+    memcpy(&b, (const char *)v + sizeof a, sizeof b);
+    *lo += __builtin_convertvector(a, cnn_f64x4);
+    *hi += __builtin_convertvector(b, cnn_f64x4);
 }
 
 /* Eight lanes (lo, hi) and a tail added into lane 0, summed in lane order:
