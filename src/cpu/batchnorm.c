@@ -5,7 +5,8 @@
  * The reference engine is the textbook two-pass form in double, channel by
  * channel. The native engine walks memory in order, plane by plane (one
  * plane is one image's channel), so that every pass streams: first each
- * plane's sums, in double, kept per plane in the workspace; then, per
+ * plane's sums (float over short blocks, double across them), kept per
+ * plane in the workspace; then, per
  * channel, the planes' sums added in image order and turned into a scale
  * and shift (or the backward's coefficients); then the elementwise pass.
  * No sum depends on how planes are split over threads, so results are the

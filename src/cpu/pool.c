@@ -492,18 +492,21 @@ typedef struct global_ctx {
     float *out;
 } global_ctx;
 
-/* Sum of n floats in double: eight partial sums in a fixed order, added
- * in lane order (src/cpu/simd.h). */
+/* Sum of n floats: eight float lanes over blocks of 64, moved into eight
+ * double lanes after each block, added in lane order (src/cpu/simd.h). */
 static inline double sum_floats(const float *x, int64_t n)
 {
     cnn_f64x4 lo = {0.0}, hi = {0.0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        cnn_f64x4 a, b;
-        cnn_f64x4_load(&a, x + i);
-        cnn_f64x4_load(&b, x + i + 4);
-        lo += a;
-        hi += b;
+    while (i + 8 <= n) {
+        cnn_f32x8 block = {0.0f};
+        int64_t end = i + 64 <= n ? i + 64 : n;
+        for (; i + 8 <= end; i += 8) {
+            cnn_f32x8 v;
+            memcpy(&v, x + i, sizeof v);
+            block += v;
+        }
+        cnn_f64x8_add(&lo, &hi, &block);
     }
     double tail = 0.0;
     for (; i < n; ++i)
