@@ -6,15 +6,14 @@
  * channel. The native engine walks memory in order, plane by plane (one
  * plane is one image's channel), so that every pass streams: first each
  * plane's sums (float over short blocks, double across them), kept per
- * plane in the workspace; then, per
- * channel, the planes' sums added in image order and turned into a scale
- * and shift (or the backward's coefficients); then the elementwise pass.
- * No sum depends on how planes are split over threads, so results are the
- * same bits for any thread count. The forward reads x once for both
- * moments, summing x - K and (x - K)^2 with K the channel's first value (a
- * shift that keeps the one-pass variance free of cancellation when |mean|
- * >> std), and normalises with the float mean and 1/std it saves, as
- * PyTorch does.
+ * plane in the workspace; then, per channel, the planes' sums added in
+ * image order and turned into a scale and shift (or the backward's
+ * coefficients); then the elementwise pass. No sum depends on how planes
+ * are split over threads, so results are the same bits for any thread
+ * count. The forward reads x once for both moments, summing x - K and
+ * (x - K)^2 with K the channel's first value (a shift that keeps the
+ * one-pass variance free of cancellation when |mean| >> std), and
+ * normalises with the float mean and 1/std it saves, as PyTorch does.
  */
 #include <math.h>
 #include <string.h>
