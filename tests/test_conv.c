@@ -33,6 +33,8 @@ static const conv_case odd_cases[] = {
     {1, 3, 35, 35, 8, 11, 11, PARAMS(4, 4, 0, 0, 1, 1, 1), true},
     {1, 1, 1, 1, 1, 1, 1, PARAMS(1, 1, 0, 0, 1, 1, 1), true},
     {1, 2, 1, 1, 2, 3, 3, PARAMS(1, 1, 1, 1, 1, 1, 2), true},
+    {2, 3, 6, 5, 4, 3, 1, PARAMS(1, 1, 1, 0, 2, 1, 1), true},  /* 3x1 */
+    {2, 3, 7, 5, 4, 3, 1, PARAMS(2, 1, 0, 0, 1, 1, 1), false},
 };
 #define ODD_COUNT ((int)(sizeof odd_cases / sizeof odd_cases[0]))
 

@@ -36,13 +36,17 @@ static int pixel_runs(const cnn_cpu_unfold *u, int64_t first, int64_t count,
 {
     const cnn_cpu_conv_shape *s = u->sh;
     const int64_t pq = s->p * s->q;
+    /* When output rows are as long as input rows, one stride 1 apart
+     * (kernels one column wide, no padding), an image's pixels are one
+     * run. */
+    const int64_t span = u->row == s->q && s->stride_h == 1 ? pq : s->q;
     int nruns = 0;
     for (int64_t j = first; j < first + count;) {
         int64_t n = j / pq, oh = j % pq / s->q, ow = j % s->q;
+        int64_t left = span - (span == pq ? j % pq : ow);
         pixel_run *run = &runs[nruns++];
         run->at = j - first;
-        run->len = s->q - ow < first + count - j ? s->q - ow
-                                                 : first + count - j;
+        run->len = left < first + count - j ? left : first + count - j;
         run->base = ((n * s->c + u->g * s->cg) * u->height +
                      oh * s->stride_h) * u->row + ow;
         j += run->len;
