@@ -555,6 +555,68 @@ START_TEST(results_are_deterministic)
 }
 END_TEST
 
+/* With our GEMM every output element is summed in an order that the
+ * thread count does not change (threads split outputs; blocks of images
+ * and of k run in order), so 1, 2 and 3 threads give the same bits. */
+START_TEST(own_gemm_results_do_not_depend_on_thread_count)
+{
+    if (!strstr(cnn_runtime_info(), "gemm: own")) {
+        printf("thread-count independence: OpenBLAS active, skipped "
+               "(CNN_GEMM=own runs it)\n");
+        return;
+    }
+    int saved = 0;
+    ck_assert_int_eq(sscanf(strrchr(cnn_device_name(cnn_cpu()), ',') + 1,
+                            "%d", &saved), 1);
+    const conv_case cases[] = {
+        {5, 16, 12, 11, 24, 3, 3, PARAMS(2, 1, 1, 1, 1, 1, 2), true},
+        {4, 8, 9, 9, 16, 3, 3, PARAMS(1, 1, 1, 1, 1, 1, 1), true},
+        {3, 24, 6, 7, 40, 1, 1, PARAMS(1, 1, 0, 0, 1, 1, 1), false},
+    };
+    for (int ci = 0; ci < 3; ++ci) {
+        const conv_case *cs = &cases[ci];
+        conv_data d = data_create(cs, 600 + (uint32_t)ci);
+        cnn_tensor *x = cnn_test_tensor(4, d.x_dims, d.x);
+        cnn_tensor *w = cnn_test_tensor(4, d.w_dims, d.w);
+        cnn_tensor *b = cnn_test_tensor(1, d.b_dims, d.b);
+        cnn_tensor *dy = cnn_test_tensor(4, d.y_dims, d.dy);
+        float *first[4] = {0};
+        for (int threads = 1; threads <= 3; ++threads) {
+            ck_assert_ok(cnn_set_threads(cnn_cpu(), threads));
+            cnn_tensor *y = cnn_test_tensor(4, d.y_dims, NULL);
+            cnn_tensor *dx = cnn_test_tensor(4, d.x_dims, NULL);
+            cnn_tensor *dw = cnn_test_tensor(4, d.w_dims, d.dw0);
+            cnn_tensor *db = cnn_test_tensor(1, d.b_dims, d.db0);
+            ck_assert_ok(cnn_conv2d_forward(y, x, w, cs->bias ? b : NULL,
+                                            &cs->p));
+            ck_assert_ok(cnn_conv2d_backward(dx, dw, db, dy, x, w, &cs->p));
+            cnn_tensor *outs[4] = {y, dx, dw, db};
+            for (int t = 0; t < 4; ++t) {
+                size_t bytes = cnn_tensor_bytes(outs[t]);
+                float *v = malloc(bytes);
+                ck_assert_ok(cnn_tensor_read(outs[t], v, bytes));
+                if (threads == 1) {
+                    first[t] = v;
+                } else {
+                    ck_assert_msg(memcmp(v, first[t], bytes) == 0,
+                                  "case %d: %d threads change output %d", ci,
+                                  threads, t);
+                    free(v);
+                }
+                cnn_tensor_free(outs[t]);
+            }
+        }
+        for (int t = 0; t < 4; ++t)
+            free(first[t]);
+        cnn_tensor *ins[4] = {x, w, b, dy};
+        for (int t = 0; t < 4; ++t)
+            cnn_tensor_free(ins[t]);
+        data_free(&d);
+    }
+    ck_assert_ok(cnn_set_threads(cnn_cpu(), saved));
+}
+END_TEST
+
 START_TEST(output_shape_and_defaults)
 {
     cnn_conv2d_params p = cnn_conv2d_params_default();
@@ -700,6 +762,7 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, native_matches_reference_engine);
     tcase_add_test(tc, float32_directional_derivatives);
     tcase_add_test(tc, results_are_deterministic);
+    tcase_add_test(tc, own_gemm_results_do_not_depend_on_thread_count);
     suite_add_tcase(s, tc);
     tc = cnn_test_case("pytorch");
     tcase_add_test(tc, matches_pytorch_fixtures);
