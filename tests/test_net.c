@@ -318,7 +318,8 @@ START_TEST(checkpoints_resume_bit_for_bit)
 END_TEST
 
 /* The small net memorises 64 Fashion-MNIST images: 100% accuracy on them
- * in inference mode after a few dozen steps. */
+ * in inference mode after a few dozen steps (the issue asks for 64; a
+ * fixed set of them, so the test is deterministic). */
 START_TEST(small_net_overfits_64_images)
 {
     cnn_dataset *ds = NULL;
@@ -338,12 +339,12 @@ START_TEST(small_net_overfits_64_images)
     cnn_sgd *opt = NULL;
     ck_assert_ok(cnn_sgd_create(&opt, net, 0.9f, 0.0f, 0));
     float loss = 0.0f;
-    for (int step = 0; step < 60; ++step) {
+    for (int step = 0; step < 40; ++step) {
         ck_assert_ok(cnn_net_forward(net, x, 1, (uint64_t)step));
         ck_assert_ok(cnn_net_loss(net, y, &loss));
         ck_assert_ok(cnn_net_zero_grad(net));
         ck_assert_ok(cnn_net_backward(net));
-        ck_assert_ok(cnn_sgd_apply(opt, 0.02f));
+        ck_assert_ok(cnn_sgd_apply(opt, 0.05f));
     }
     ck_assert_ok(cnn_net_forward(net, x, 0, 0));
     float logits[64 * 10];
@@ -355,7 +356,7 @@ START_TEST(small_net_overfits_64_images)
             best = logits[i * 10 + c] > logits[i * 10 + best] ? c : best;
         right += best == truth[i];
     }
-    ck_assert_msg(right == 64, "%d of 64 right after 60 steps (loss %g)",
+    ck_assert_msg(right == 64, "%d of 64 right after 40 steps (loss %g)",
                   right, (double)loss);
     cnn_sgd_free(opt);
     cnn_tensor_free(x);
