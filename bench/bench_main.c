@@ -98,13 +98,25 @@ static bool parse_engine(const char *text, cnn_engine *out)
     return false;
 }
 
+static bool takes_value(const char *opt)
+{
+    static const char *const options[] = {
+        "--device", "--engine", "--threads", "--repeat", "--min-ms",
+        "--tolerance", "--filter", "--shapes", "--json", "--csv"};
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; ++i)
+        if (strcmp(opt, options[i]) == 0)
+            return true;
+    return false;
+}
+
 typedef struct args {
     bench_options o;
     const char *filter, *shapes, *json, *csv;
     bool quick, list;
 } args;
 
-/* 0 parsed, 1 help printed, 2 bad usage. */
+/* 0 parsed, 1 help printed, 2 bad usage (usage follows), 3 a bad value
+ * (explained). */
 static int parse_args(int argc, char **argv, args *a)
 {
     const char *device = "cpu", *engine = NULL;
@@ -121,6 +133,9 @@ static int parse_args(int argc, char **argv, args *a)
             a->list = true, takes = false;
         } else if (strcmp(opt, "--no-validate") == 0) {
             a->o.validate = false, takes = false;
+        } else if (!takes_value(opt)) {
+            fprintf(stderr, "cnn bench: unknown option '%s'\n\n", opt);
+            return 2;
         } else if (!val) {
             fprintf(stderr, "cnn bench: %s needs a value\n\n", opt);
             return 2;
@@ -154,12 +169,16 @@ static int parse_args(int argc, char **argv, args *a)
         cnn_device_check(a->o.device) != CNN_OK) {
         fprintf(stderr, "cnn bench: device '%s': %s\n", device,
                 cnn_last_error());
-        return 2;
+        return 3;
     }
     a->o.engine = cnn_get_engine(a->o.device);
     if (engine && !parse_engine(engine, &a->o.engine)) {
         fprintf(stderr, "cnn bench: '%s' is not an engine\n\n", engine);
         return 2;
+    }
+    if (cnn_set_engine(a->o.device, a->o.engine) != CNN_OK) {
+        fprintf(stderr, "cnn bench: --engine: %s\n", cnn_last_error());
+        return 3;
     }
     if (a->o.repeat < 5 || a->o.threads < 0 || a->o.min_sample_ms < 0.0 ||
         !(a->o.tolerance > 0.0)) {
@@ -170,7 +189,7 @@ static int parse_args(int argc, char **argv, args *a)
     if (a->o.threads > 0 &&
         cnn_set_threads(a->o.device, a->o.threads) != CNN_OK) {
         fprintf(stderr, "cnn bench: --threads: %s\n", cnn_last_error());
-        return 2;
+        return 3;
     }
     return 0;
 }
@@ -193,7 +212,7 @@ static int run_ops(int argc, char **argv)
                     .tolerance = 1e-4}};
     int parsed = parse_args(argc, argv, &a);
     if (parsed)
-        return parsed == 1 ? 0 : (usage(stderr), 2);
+        return parsed == 1 ? 0 : parsed == 3 ? 2 : (usage(stderr), 2);
     char *text = NULL;
     if (a.shapes && !(text = read_file(a.shapes))) {
         fprintf(stderr, "cnn bench: cannot read %s\n", a.shapes);

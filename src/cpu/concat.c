@@ -1,8 +1,8 @@
 /* src/cpu/concat.c - channel concat and split on the CPU.
  *
- * In bytes, the joined tensor is `outer` rows (dimension 0) of the parts'
- * slices side by side, part i contributing dims[1] * (product of the
- * dimensions after 1) * element size bytes per row. Both ops copy those
+ * In bytes, the joined tensor is dims[0] rows of the parts' slices side
+ * by side, part i contributing its dims[1] * (product of the dimensions
+ * after 1) * element size bytes to each row. Both ops copy those
  * slices, concat towards the joined tensor and split away from it. The
  * native engine splits the joined tensor's bytes evenly over the threads,
  * whatever the parts' sizes; the reference copies slice by slice. */
