@@ -1,24 +1,34 @@
-/* src/cpu/conv_own.c - convolution on our own GEMM. Per group, one GEMM
+/* src/cpu/conv_own.c - convolution on our own GEMM. Per group, a GEMM
  * whose unfolded-input operand is packed straight from the input
  * (conv_pack.c) and, in the forward, whose C is y itself, its columns
  * running across the images of the batch: no im2col buffer, no copy of
- * the output. The input is first prepared in the workspace: zero-padded,
- * so that the packers test no bounds, and with each row split into
- * stride phases, so that a strided layer's packing copies consecutive
- * floats too (one pass over the input buys that for every kernel
- * position that reads it). It is prepared a block of images at a time,
- * a block small enough to stay in cache until the GEMM has packed it.
+ * the output.
  *
- *   forward   y_g  = w_g unfold(x)_g                 (threads split y)
+ * The input is first prepared: zero-padded, so that the packers test no
+ * bounds, and with each row split into stride phases, so that a strided
+ * layer's packing copies consecutive floats too (one pass over the input
+ * buys that for every kernel position that reads it). It is prepared a
+ * block of images at a time, a block small enough to stay in cache until
+ * the GEMM has packed it.
+ *
+ * Each op is one parallel region: every thread prepares what it reads
+ * into a buffer of its own and runs its GEMMs on its part of the output,
+ * with no barrier in between. On a machine shared with other work a
+ * barrier costs a time slice whenever one thread has been preempted, and
+ * a region per block and step made strided layers ten times slower there.
+ *
+ *   forward   y_g = w_g unfold(x)_g: the threads split the pixels
  *   data      stride 1: the forward of dy with transposed, flipped weights
- *   filter    dw_g += dy_g unfold(x)_g^T             (threads split dw)
+ *   filter    dw_g += dy_g unfold(x)_g^T: the threads split dw by input
+ *             channel (and by output channel when there are few), each
+ *             summing over all the pixels, blocks of images in order
  */
 #include <string.h>
 
 #include "conv.h"
 #include "simd.h"
 
-/* The prepared input's layout for layer s. */
+/* The prepared input's layout for layer s (channels and x set later). */
 static cnn_cpu_unfold layout(const cnn_cpu_conv_shape *s)
 {
     int64_t width = s->w + 2 * s->pad_w;
@@ -33,8 +43,9 @@ static bool as_is(const cnn_cpu_conv_shape *s)
     return !s->pad_h && !s->pad_w && s->stride_w == 1;
 }
 
-/* Images per block: about 2 MB of prepared input (the whole batch when
- * nothing needs preparing). */
+/* Images per block: about 2 MB of the prepared input of all channels (the
+ * whole batch when nothing needs preparing). The blocks cut the filter
+ * gradient's sum over pixels, so they never depend on the thread count. */
 static int64_t block_images(const cnn_cpu_conv_shape *s)
 {
     if (as_is(s))
@@ -45,163 +56,207 @@ static int64_t block_images(const cnn_cpu_conv_shape *s)
     return images < 1 ? 1 : images > s->n ? s->n : images;
 }
 
+static size_t round64(size_t bytes)
+{
+    return (bytes + 63) / 64 * 64;
+}
+
+/* The prepared block of one thread. */
 static size_t prepared_bytes(const cnn_cpu_conv_shape *s)
 {
     if (as_is(s))
         return 0;
     cnn_cpu_unfold u = layout(s);
-    size_t bytes = (size_t)(block_images(s) * s->c * u.height * u.row) *
-                   sizeof(float);
-    return (bytes + 63) / 64 * 64;
+    return round64((size_t)(block_images(s) * s->c * u.height * u.row) *
+                   sizeof(float));
 }
 
-/* Layer s on `count` images. */
-static cnn_cpu_conv_shape images_of(const cnn_cpu_conv_shape *s,
-                                    int64_t count)
-{
-    cnn_cpu_conv_shape b = *s;
-    b.n = count;
-    return b;
-}
-
-typedef struct prepare_ctx {
-    const cnn_cpu_unfold *u;
-    const float *x;
-    float *out;
-} prepare_ctx;
-
+/* Channels [c0, c1) of images [n0, n1) of x, prepared into out (laid out
+ * as u says), on the calling thread. */
 CNN_CPU_CLONES
-static void prepare_planes(int64_t begin, int64_t end, void *p)
+static void prepare_block(const cnn_cpu_unfold *u, const float *x, int64_t n0,
+                          int64_t n1, int64_t c0, int64_t c1, float *out)
 {
-    const prepare_ctx *c = p;
-    const cnn_cpu_unfold *u = c->u;
     const cnn_cpu_conv_shape *s = u->sh;
     const int64_t sw = s->stride_w;
-    for (int64_t plane = begin; plane < end; ++plane) {
-        const float *src = c->x + plane * s->h * s->w;
-        float *dst = c->out + plane * u->height * u->row;
-        memset(dst, 0, (size_t)(s->pad_h * u->row) * sizeof *dst);
-        dst += s->pad_h * u->row;
-        for (int64_t r = 0; r < s->h; ++r, dst += u->row, src += s->w) {
-            if (sw == 1) {
-                memset(dst, 0, (size_t)s->pad_w * sizeof *dst);
-                memcpy(dst + s->pad_w, src, (size_t)s->w * sizeof *dst);
-                memset(dst + s->pad_w + s->w, 0,
-                       (size_t)(u->row - s->pad_w - s->w) * sizeof *dst);
-                continue;
+    for (int64_t n = n0; n < n1; ++n)
+        for (int64_t ch = c0; ch < c1; ++ch) {
+            const float *src = x + (n * s->c + ch) * s->h * s->w;
+            float *dst = out + ((n - n0) * (c1 - c0) + ch - c0) * u->height *
+                                   u->row;
+            memset(dst, 0, (size_t)(s->pad_h * u->row) * sizeof *dst);
+            dst += s->pad_h * u->row;
+            for (int64_t r = 0; r < s->h; ++r, dst += u->row, src += s->w) {
+                if (sw == 1) {
+                    memset(dst, 0, (size_t)s->pad_w * sizeof *dst);
+                    memcpy(dst + s->pad_w, src, (size_t)s->w * sizeof *dst);
+                    memset(dst + s->pad_w + s->w, 0,
+                           (size_t)(u->row - s->pad_w - s->w) * sizeof *dst);
+                    continue;
+                }
+                /* Phase f holds padded columns f + i sw, i < phase: input
+                 * columns f + i sw - pad_w where they exist. */
+                for (int64_t f = 0; f < sw; ++f) {
+                    float *restrict d = dst + f * u->phase;
+                    int64_t first = s->pad_w - f; /* i sw >= first */
+                    int64_t lo = first <= 0 ? 0 : (first + sw - 1) / sw;
+                    int64_t last = s->w - 1 + s->pad_w - f; /* i sw <= last */
+                    int64_t hi = last < 0 ? 0 : last / sw + 1;
+                    if (hi > u->phase)
+                        hi = u->phase;
+                    if (lo > hi)
+                        lo = hi;
+                    int64_t i = 0;
+                    for (; i < lo; ++i)
+                        d[i] = 0.0f;
+                    for (; i < hi; ++i)
+                        d[i] = src[i * sw + f - s->pad_w];
+                    for (; i < u->phase; ++i)
+                        d[i] = 0.0f;
+                }
             }
-            /* Phase f holds padded columns f + i sw, i < phase: input
-             * columns f + i sw - pad_w where they exist. */
-            for (int64_t f = 0; f < sw; ++f) {
-                float *restrict d = dst + f * u->phase;
-                int64_t first = s->pad_w - f; /* i sw >= first */
-                int64_t lo = first <= 0 ? 0 : (first + sw - 1) / sw;
-                int64_t last = s->w - 1 + s->pad_w - f; /* i sw <= last */
-                int64_t hi = last < 0 ? 0 : last / sw + 1;
-                if (hi > u->phase)
-                    hi = u->phase;
-                if (lo > hi)
-                    lo = hi;
-                int64_t i = 0;
-                for (; i < lo; ++i)
-                    d[i] = 0.0f;
-                for (; i < hi; ++i)
-                    d[i] = src[i * sw + f - s->pad_w];
-                for (; i < u->phase; ++i)
-                    d[i] = 0.0f;
-            }
+            memset(dst, 0, (size_t)(s->pad_h * u->row) * sizeof *dst);
         }
-        memset(dst, 0, (size_t)(s->pad_h * u->row) * sizeof *dst);
+}
+
+/* The input of images [n0, n1), channels [c0, c1), as the packers read it:
+ * prepared into buf, or x itself when it can be read as it is. */
+static cnn_cpu_unfold input_of(const cnn_cpu_conv_shape *s, const float *x,
+                               int64_t n0, int64_t n1, int64_t c0, int64_t c1,
+                               float *buf)
+{
+    if (as_is(s))
+        return (cnn_cpu_unfold){.sh = s, .x = x + n0 * s->c * s->h * s->w,
+                                .height = s->h, .row = s->w, .phase = s->w,
+                                .channels = s->c, .first = 0};
+    cnn_cpu_unfold u = layout(s);
+    prepare_block(&u, x, n0, n1, c0, c1, buf);
+    u.x = buf;
+    u.channels = c1 - c0;
+    u.first = c0;
+    return u;
+}
+
+/* One op's work, shared by its threads. */
+typedef struct own_job {
+    const cnn_cpu_conv_shape *sh;
+    const float *x, *w, *b, *dy;
+    float *out;
+    unsigned char *scratch; /* per thread: GEMM scratch, then a block */
+    size_t gemm_bytes, thread_bytes;
+    int64_t parts;          /* forward: pixel ranges; filter: grid cells */
+    int64_t grid_m;         /* filter: output-channel ranges */
+} own_job;
+
+static float *gemm_scratch(const own_job *j)
+{
+    return (float *)(j->scratch +
+                     (size_t)cnn_cpu_thread_index() * j->thread_bytes);
+}
+
+static float *block_buffer(const own_job *j)
+{
+    return (float *)(j->scratch +
+                     (size_t)cnn_cpu_thread_index() * j->thread_bytes +
+                     j->gemm_bytes);
+}
+
+/* [begin, end) of `total` split in `parts`, in multiples of `align`. */
+static void share(int64_t total, int64_t parts, int64_t part, int64_t align,
+                  int64_t *begin, int64_t *end)
+{
+    int64_t units = (total + align - 1) / align;
+    *begin = units * part / parts * align;
+    *end = units * (part + 1) / parts * align;
+    if (*begin > total)
+        *begin = total;
+    if (*end > total)
+        *end = total;
+}
+
+/* Forward: part t takes whole images when there are at least as many as
+ * parts, else a range of the pixels of the batch. */
+static void forward_part(int64_t begin, int64_t end, void *p)
+{
+    const own_job *j = p;
+    const cnn_cpu_conv_shape *s = j->sh;
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    const int64_t pq = s->p * s->q, step = block_images(s);
+    for (int64_t t = begin; t < end; ++t) {
+        int64_t c0, c1; /* pixels of the batch */
+        if (s->n >= j->parts) {
+            share(s->n, j->parts, t, 1, &c0, &c1);
+            c0 *= pq, c1 *= pq;
+        } else {
+            share(s->n * pq, j->parts, t, kernel->nr, &c0, &c1);
+        }
+        for (int64_t n0 = c0 / pq; c0 < c1; n0 += step) {
+            int64_t n1 = n0 + step < s->n ? n0 + step : s->n;
+            int64_t b1 = n1 * pq < c1 ? n1 * pq : c1; /* block's pixels */
+            cnn_cpu_unfold in = input_of(s, j->x, n0, n1, 0, s->c,
+                                         block_buffer(j));
+            for (int64_t g = 0; g < s->groups; ++g) {
+                cnn_cpu_matrix_operand weights;
+                cnn_cpu_unfold unfold = in;
+                unfold.g = g;
+                cnn_cpu_gemm_out out = {
+                    .data = j->out + (n0 * s->k + g * s->kg) * pq, .ld = pq,
+                    .seg = pq, .seg_stride = s->k * pq,
+                    .bias = j->b ? j->b + g * s->kg : NULL};
+                cnn_cpu_gemm_own_block(
+                    kernel, 0, s->kg, c0 - n0 * pq, b1 - n0 * pq, s->rows,
+                    cnn_cpu_operand_matrix(
+                        &weights,
+                        (cnn_cpu_matrix){j->w + g * s->kg * s->rows, s->rows,
+                                         false},
+                        'a', 1.0f),
+                    cnn_cpu_operand_unfold(&unfold), false, out,
+                    gemm_scratch(j));
+            }
+            c0 = b1;
+        }
     }
 }
 
-/* The workspace of one call: `reserve` bytes for the caller, the prepared
- * input of s, and the GEMM's scratch. */
-typedef struct own_space {
-    float *reserved;
-    cnn_cpu_unfold input; /* .x and .g filled in later */
-    float *prepared;
-    void *gemm_scratch;
-} own_space;
-
-static cnn_status own_workspace(int device, const cnn_cpu_conv_shape *s,
-                                size_t reserve, own_space *out)
+/* Scratch for `threads` threads, each with the GEMM's and a block, after
+ * `reserve` bytes for the caller. */
+static unsigned char *own_workspace(int device, const cnn_cpu_conv_shape *s,
+                                    size_t reserve, own_job *j)
 {
-    reserve = (reserve + 63) / 64 * 64;
-    size_t prepared = prepared_bytes(s);
+    j->gemm_bytes = cnn_cpu_gemm_thread_scratch_bytes();
+    j->thread_bytes = j->gemm_bytes + prepared_bytes(s);
+    reserve = round64(reserve);
     unsigned char *ws = cnn_cpu_workspace(
-        device, reserve + prepared + cnn_cpu_gemm_scratch_bytes(device));
-    if (!ws)
-        return CNN_ERR_OUT_OF_MEMORY;
-    out->reserved = (float *)ws;
-    out->prepared = (float *)(ws + reserve);
-    out->gemm_scratch = ws + reserve + prepared;
-    return CNN_OK;
+        device, reserve + (size_t)cnn_cpu_device_threads(device) *
+                              j->thread_bytes);
+    if (ws)
+        j->scratch = ws + reserve;
+    return ws;
 }
 
-/* Prepares x (unless it can be read as it is) and sets ws->input. */
-static void prepare(int device, const cnn_cpu_conv_shape *s, const float *x,
-                    own_space *ws)
+static int64_t threads_for(int device, const cnn_cpu_conv_shape *s)
 {
-    if (as_is(s)) {
-        ws->input = (cnn_cpu_unfold){.sh = s, .x = x, .height = s->h,
-                                     .row = s->w, .phase = s->w};
-        return;
-    }
-    ws->input = layout(s);
-    ws->input.x = ws->prepared;
-    prepare_ctx c = {.u = &ws->input, .x = x, .out = ws->prepared};
-    int64_t plane = ws->input.height * ws->input.row;
-    cnn_cpu_parallel_for(device, s->n * s->c, 1, 16384 / plane + 1,
-                         prepare_planes, &c);
+    /* Below about 2^18 multiply-adds a thread team costs more than it
+     * saves. */
+    double work = (double)s->n * (double)s->k * (double)(s->p * s->q) *
+                  (double)s->rows;
+    return work < 262144.0 ? 1 : cnn_cpu_device_threads(device);
 }
 
-static void forward(int device, const own_space *ws, const float *w,
-                    const float *b, float *y)
+static void forward(int device, own_job *j)
 {
-    const cnn_cpu_conv_shape *s = ws->input.sh;
-    const int64_t pq = s->p * s->q;
-    for (int64_t g = 0; g < s->groups; ++g) {
-        cnn_cpu_matrix_operand weights;
-        cnn_cpu_unfold unfold = ws->input;
-        unfold.g = g;
-        cnn_cpu_gemm_out out = {.data = y + g * s->kg * pq, .ld = pq,
-                                .seg = pq, .seg_stride = s->k * pq,
-                                .bias = b ? b + g * s->kg : NULL};
-        cnn_cpu_gemm_own_parallel(
-            device, s->kg, s->n * pq, s->rows,
-            cnn_cpu_operand_matrix(
-                &weights,
-                (cnn_cpu_matrix){w + g * s->kg * s->rows, s->rows, false},
-                'a', 1.0f),
-            cnn_cpu_operand_unfold(&unfold), false, out, ws->gemm_scratch);
-    }
-}
-
-/* The forward of layer s (x [n, c, h, w] to y [n, k, p, q]), a block of
- * images at a time, in the workspace ws. */
-static void forward_blocks(int device, const cnn_cpu_conv_shape *s,
-                           own_space *ws, const float *x, const float *w,
-                           const float *b, float *y)
-{
-    const int64_t step = block_images(s);
-    for (int64_t n0 = 0; n0 < s->n; n0 += step) {
-        cnn_cpu_conv_shape block = images_of(s, s->n - n0 < step ? s->n - n0
-                                                                 : step);
-        prepare(device, &block, x + n0 * s->c * s->h * s->w, ws);
-        forward(device, ws, w, b, y + n0 * s->k * s->p * s->q);
-    }
+    j->parts = threads_for(device, j->sh);
+    cnn_cpu_parallel_for(device, j->parts, 1, 1, forward_part, j);
 }
 
 cnn_status cnn_cpu_conv_own_forward(int device, const cnn_cpu_conv_shape *s,
                                     const float *x, const float *w,
                                     const float *b, float *y)
 {
-    own_space ws;
-    cnn_status st = own_workspace(device, s, 0, &ws);
-    if (st != CNN_OK)
-        return st;
-    forward_blocks(device, s, &ws, x, w, b, y);
+    own_job j = {.sh = s, .x = x, .w = w, .b = b, .out = y};
+    if (!own_workspace(device, s, 0, &j))
+        return CNN_ERR_OUT_OF_MEMORY;
+    forward(device, &j);
     return CNN_OK;
 }
 
@@ -211,14 +266,57 @@ cnn_status cnn_cpu_conv_own_backward_data(int device,
                                           float *dx)
 {
     cnn_cpu_conv_shape t = cnn_cpu_conv_data_shape(s);
-    own_space ws;
     size_t flipped = (size_t)(s->c * s->kg * s->r * s->s) * sizeof(float);
-    cnn_status st = own_workspace(device, &t, flipped, &ws);
-    if (st != CNN_OK)
-        return st;
-    cnn_cpu_conv_flip_weights(device, s, w, ws.reserved);
-    forward_blocks(device, &t, &ws, dy, ws.reserved, NULL, dx);
+    own_job j = {.sh = &t, .x = dy, .out = dx};
+    unsigned char *ws = own_workspace(device, &t, flipped, &j);
+    if (!ws)
+        return CNN_ERR_OUT_OF_MEMORY;
+    cnn_cpu_conv_flip_weights(device, s, w, (float *)ws);
+    j.w = (const float *)ws;
+    forward(device, &j);
     return CNN_OK;
+}
+
+/* Filter gradient: cell t of a grid_m x (parts / grid_m) grid over dw
+ * takes a range of output channels and a range of input channels (each
+ * with all its kernel positions) of every group, and prepares only those
+ * input channels. */
+static void filter_part(int64_t begin, int64_t end, void *p)
+{
+    const own_job *j = p;
+    const cnn_cpu_conv_shape *s = j->sh;
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    const int64_t pq = s->p * s->q, rs = s->r * s->s, step = block_images(s);
+    const int64_t grid_n = j->parts / j->grid_m;
+    for (int64_t t = begin; t < end; ++t) {
+        int64_t m0, m1, u0, u1; /* output channels of a group; channels */
+        share(s->kg, j->grid_m, t / grid_n, kernel->mr, &m0, &m1);
+        share(s->c, grid_n, t % grid_n, 1, &u0, &u1);
+        if (m0 >= m1 || u0 >= u1)
+            continue;
+        for (int64_t n0 = 0; n0 < s->n; n0 += step) {
+            int64_t n1 = n0 + step < s->n ? n0 + step : s->n;
+            cnn_cpu_unfold in = input_of(s, j->x, n0, n1, u0, u1,
+                                         block_buffer(j));
+            for (int64_t g = u0 / s->cg; g * s->cg < u1; ++g) {
+                /* This part's input channels of group g, as rows of dw. */
+                int64_t lo = u0 > g * s->cg ? u0 - g * s->cg : 0;
+                int64_t hi = u1 < (g + 1) * s->cg ? u1 - g * s->cg : s->cg;
+                cnn_cpu_planes planes = {.t = j->dy + n0 * s->k * pq,
+                                         .channels = s->k, .pq = pq,
+                                         .ch0 = g * s->kg};
+                cnn_cpu_unfold unfold = in;
+                unfold.g = g;
+                cnn_cpu_gemm_out out = {.data = j->out + g * s->kg * s->rows,
+                                        .ld = s->rows};
+                cnn_cpu_gemm_own_block(kernel, m0, m1, lo * rs, hi * rs,
+                                       (n1 - n0) * pq,
+                                       cnn_cpu_operand_planes(&planes),
+                                       cnn_cpu_operand_unfold_t(&unfold),
+                                       true, out, gemm_scratch(j));
+            }
+        }
+    }
 }
 
 cnn_status cnn_cpu_conv_own_backward_filter(int device,
@@ -226,30 +324,16 @@ cnn_status cnn_cpu_conv_own_backward_filter(int device,
                                             const float *dy, const float *x,
                                             float *dw)
 {
-    own_space ws;
-    cnn_status st = own_workspace(device, s, 0, &ws);
-    if (st != CNN_OK)
-        return st;
-    /* Blocks of images in order, each adding its share into dw: the sum
-     * over pixels runs in the same order whatever the thread count. */
-    const int64_t pq = s->p * s->q, step = block_images(s);
-    for (int64_t n0 = 0; n0 < s->n; n0 += step) {
-        cnn_cpu_conv_shape block = images_of(s, s->n - n0 < step ? s->n - n0
-                                                                 : step);
-        prepare(device, &block, x + n0 * s->c * s->h * s->w, &ws);
-        for (int64_t g = 0; g < s->groups; ++g) {
-            cnn_cpu_planes planes = {.t = dy + n0 * s->k * pq,
-                                     .channels = s->k, .pq = pq,
-                                     .ch0 = g * s->kg};
-            cnn_cpu_unfold unfold = ws.input;
-            unfold.g = g;
-            cnn_cpu_gemm_out out = {.data = dw + g * s->kg * s->rows,
-                                    .ld = s->rows};
-            cnn_cpu_gemm_own_parallel(device, s->kg, s->rows, block.n * pq,
-                                      cnn_cpu_operand_planes(&planes),
-                                      cnn_cpu_operand_unfold_t(&unfold), true,
-                                      out, ws.gemm_scratch);
-        }
-    }
+    own_job j = {.sh = s, .x = x, .dy = dy, .out = dw};
+    if (!own_workspace(device, s, 0, &j))
+        return CNN_ERR_OUT_OF_MEMORY;
+    /* Split input channels while each part keeps a few; with fewer (the
+     * first layer's three colours) split output channels too. */
+    j.parts = threads_for(device, s);
+    j.grid_m = 1;
+    while (j.parts % (j.grid_m * 2) == 0 && s->c / (j.parts / j.grid_m) < 8 &&
+           s->kg / (j.grid_m * 2) >= cnn_cpu_gemm_kernel_best()->mr)
+        j.grid_m *= 2;
+    cnn_cpu_parallel_for(device, j.parts, 1, 1, filter_part, &j);
     return CNN_OK;
 }

@@ -15,7 +15,7 @@
 
 /* In the prepared input the unfolded value at kernel position
  * (ci, kr, ks) and output pixel (n, oh, ow) is x[base + koff] with
- *     base = ((n c + g cg) height + oh stride_h) row + ow
+ *     base = ((n channels + g cg - first) height + oh stride_h) row + ow
  *     koff = (ci height + kr dilation_h) row
  *            + (ks dilation_w mod stride_w) phase
  *            + ks dilation_w / stride_w
@@ -47,7 +47,8 @@ static int pixel_runs(const cnn_cpu_unfold *u, int64_t first, int64_t count,
         pixel_run *run = &runs[nruns++];
         run->at = j - first;
         run->len = left < first + count - j ? left : first + count - j;
-        run->base = ((n * s->c + u->g * s->cg) * u->height +
+        run->base = ((n * u->channels + u->g * s->cg - u->first) *
+                         u->height +
                      oh * s->stride_h) * u->row + ow;
         j += run->len;
     }
