@@ -125,7 +125,8 @@ def main():
     for op, values in by_op.items():
         g = geomean(values)
         out(f"  {op:16} {len(values):3d} passes  {g:6.2f}x", f"| {op} | {len(values)} | {g:.2f}x |")
-    out(f"\n{behind} convolution layer(s) slower than PyTorch, forward + backward.")
+    out(f"\n{behind} convolution layer(s) slower than PyTorch, forward + backward.",
+        f"\n{behind} convolution layer(s) slower than PyTorch, forward + backward.")
     print("\n".join(lines))
     if args.markdown:
         with open(args.markdown, "w") as f:
