@@ -69,7 +69,8 @@ cnn_status cnn_cpu_conv_strided_backward_data(int device,
                                               const float *dy, const float *w,
                                               float *dx);
 
-/* The fast path: unfolded input times weights, in chunks of columns. */
+/* The NATIVE engine (conv_gemm.c): our GEMM's path or, when OpenBLAS is
+ * the active GEMM, unfolded input times weights in blocks of columns. */
 cnn_status cnn_cpu_conv_gemm_forward(int device, const cnn_cpu_conv_shape *sh,
                                      const float *x, const float *w,
                                      const float *b, float *y);
@@ -85,22 +86,19 @@ cnn_status cnn_cpu_conv_gemm_backward_filter(int device,
 /* The columns of the unfolded input: column j = (image, output pixel)
  * over the whole batch, j in [0, n * p * q); row = (channel of group g,
  * kernel row, kernel column). im2col writes rows x [j0, j1) of group g
- * into col (row stride ld), zero where the window reads padding. col2im
- * adds such a block back into dx. Both run on the device's threads. */
+ * into col (row stride ld), zero where the window reads padding, on the
+ * device's threads. col2im adds such a block back into dx, on the calling
+ * thread (inside a parallel body). */
 void cnn_cpu_im2col(int device, const cnn_cpu_conv_shape *sh, const float *x,
                     int64_t g, int64_t j0, int64_t j1, float *col, int64_t ld);
-void cnn_cpu_col2im(int device, const cnn_cpu_conv_shape *sh,
-                    const float *col, int64_t ld, int64_t g, int64_t j0,
-                    int64_t j1, float *dx);
-/* The same on the calling thread (inside a parallel body). */
 void cnn_cpu_col2im_serial(const cnn_cpu_conv_shape *sh, const float *col,
                            int64_t ld, int64_t g, int64_t j0, int64_t j1,
                            float *dx);
 
-/* Copies channels [k0, k0 + kn) of the images in columns [j0, j1) of an
- * n x channels x (p q) tensor into rows of `out` (row stride ld), or back
- * (to_tensor: out holds the rows, t is written; `bias`, when not NULL, is
- * added per channel). */
+/* gather copies channels [k0, k0 + kn) of the images in columns [j0, j1)
+ * of an n x channels x (p q) tensor into rows of `out` (row stride ld);
+ * scatter copies such rows back into the tensor, adding `bias` per channel
+ * when it is not NULL. */
 void cnn_cpu_conv_gather(int device, const float *t, int64_t channels,
                          int64_t pq, int64_t k0, int64_t kn, int64_t j0,
                          int64_t j1, float *out, int64_t ld);
@@ -135,27 +133,6 @@ cnn_cpu_operand cnn_cpu_operand_unfold_t(const cnn_cpu_unfold *u);
 /* A = channels ch0 ... of t as rows, pixels across the batch as k. */
 cnn_cpu_operand cnn_cpu_operand_planes(const cnn_cpu_planes *pl);
 
-/* Row `row` (channel of group g, kernel row, kernel column) of the
- * unfolded input over columns [j0, j1) into out[0, j1 - j0). */
-void cnn_cpu_unfold_row(const cnn_cpu_conv_shape *s, const float *x,
-                        int64_t g, int64_t row, int64_t j0, int64_t j1,
-                        float *out);
-
-/* Output columns [lo, hi) whose kernel column `ks` reads inside the input
- * row (the others read padding). */
-static inline void cnn_cpu_valid_columns(const cnn_cpu_conv_shape *s,
-                                         int64_t ks, int64_t *lo, int64_t *hi)
-{
-    int64_t first = s->pad_w - ks * s->dilation_w; /* ow * stride >= this */
-    int64_t last = s->w - 1 + s->pad_w - ks * s->dilation_w;
-    *lo = first <= 0 ? 0 : (first + s->stride_w - 1) / s->stride_w;
-    *hi = last < 0 ? 0 : last / s->stride_w + 1;
-    if (*hi > s->q)
-        *hi = s->q;
-    if (*lo > *hi)
-        *lo = *hi;
-}
-
 /* out[0, n) = x[0, n) for the short runs of unfolding (tens of floats):
  * fixed-size moves, which compile to vector loads and stores, where a
  * plain loop would become a call to memcpy that costs more than the copy. */
@@ -175,38 +152,6 @@ static inline void cnn_cpu_copy_run(float *restrict out,
     }
     if (t < n)
         out[t] = x[t];
-}
-
-/* The unfolded values of output pixels [ow, ow + len) of output row oh for
- * kernel position (kr, ks) of one input plane, into d[0, len); [lo, hi)
- * from cnn_cpu_valid_columns. Zero where the window reads padding. */
-static inline void cnn_cpu_unfold_run(const cnn_cpu_conv_shape *s,
-                                      const float *plane, int64_t oh,
-                                      int64_t ow, int64_t len, int64_t kr,
-                                      int64_t ks, int64_t lo, int64_t hi,
-                                      float *restrict d)
-{
-    int64_t ih = oh * s->stride_h - s->pad_h + kr * s->dilation_h;
-    int64_t end = ow + len;
-    int64_t a = lo > ow ? lo : ow, b = hi < end ? hi : end;
-    if (ih < 0 || ih >= s->h || a >= b) {
-        for (int64_t t = 0; t < len; ++t)
-            d[t] = 0.0f;
-        return;
-    }
-    for (int64_t t = ow; t < a; ++t)
-        d[t - ow] = 0.0f;
-    /* Input column of output column t: t * stride + off. */
-    const float *restrict x = plane + ih * s->w +
-                              (a * s->stride_w + ks * s->dilation_w - s->pad_w);
-    float *restrict out = d + (a - ow);
-    if (s->stride_w == 1)
-        cnn_cpu_copy_run(out, x, b - a);
-    else
-        for (int64_t t = 0; t < b - a; ++t)
-            out[t] = x[t * s->stride_w];
-    for (int64_t t = b; t < end; ++t)
-        d[t - ow] = 0.0f;
 }
 
 #endif /* CNN_CPU_CONV_H */

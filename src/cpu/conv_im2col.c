@@ -1,12 +1,59 @@
-/* src/cpu/conv_im2col.c - unfolding the input into GEMM columns (im2col),
- * folding column gradients back (col2im), and copying channel rows of a
- * batch in and out of GEMM operands. A block of columns may span images
- * or cover part of one, so a batch of small images makes one large GEMM
- * and a huge image several bounded ones. */
+/* src/cpu/conv_im2col.c - unfolding the input into GEMM columns (im2col)
+ * for the OpenBLAS path, folding column gradients back (col2im) for the
+ * strided data gradient, and copying channel rows of a batch in and out of
+ * GEMM operands. A block of columns may span images or cover part of one,
+ * so a batch of small images makes one large GEMM and a huge image
+ * several bounded ones. */
 #include <string.h>
 
 #include "conv.h"
 #include "simd.h"
+
+/* Output columns [lo, hi) whose kernel column `ks` reads inside the input
+ * row (the others read padding). */
+static inline void valid_columns(const cnn_cpu_conv_shape *s, int64_t ks,
+                                 int64_t *lo, int64_t *hi)
+{
+    int64_t first = s->pad_w - ks * s->dilation_w; /* ow * stride >= this */
+    int64_t last = s->w - 1 + s->pad_w - ks * s->dilation_w;
+    *lo = first <= 0 ? 0 : (first + s->stride_w - 1) / s->stride_w;
+    *hi = last < 0 ? 0 : last / s->stride_w + 1;
+    if (*hi > s->q)
+        *hi = s->q;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* The unfolded values of output pixels [ow, ow + len) of output row oh for
+ * kernel position (kr, ks) of one input plane, into d[0, len); [lo, hi)
+ * from valid_columns. Zero where the window reads padding. */
+static inline void unfold_run(const cnn_cpu_conv_shape *s, const float *plane,
+                              int64_t oh, int64_t ow, int64_t len, int64_t kr,
+                              int64_t ks, int64_t lo, int64_t hi,
+                              float *restrict d)
+{
+    int64_t ih = oh * s->stride_h - s->pad_h + kr * s->dilation_h;
+    int64_t end = ow + len;
+    int64_t a = lo > ow ? lo : ow, b = hi < end ? hi : end;
+    if (ih < 0 || ih >= s->h || a >= b) {
+        for (int64_t t = 0; t < len; ++t)
+            d[t] = 0.0f;
+        return;
+    }
+    for (int64_t t = ow; t < a; ++t)
+        d[t - ow] = 0.0f;
+    /* Input column of output column t: t * stride + off. */
+    const float *restrict x = plane + ih * s->w +
+                              (a * s->stride_w + ks * s->dilation_w - s->pad_w);
+    float *restrict out = d + (a - ow);
+    if (s->stride_w == 1)
+        cnn_cpu_copy_run(out, x, b - a);
+    else
+        for (int64_t t = 0; t < b - a; ++t)
+            out[t] = x[t * s->stride_w];
+    for (int64_t t = b; t < end; ++t)
+        d[t - ow] = 0.0f;
+}
 
 /* A kernel row's worth of pixels (tens of values): a loop the compiler
  * vectorises beats a call to memcpy, and stride 1 gets its own loop. */
@@ -28,20 +75,21 @@ typedef struct unfold_ctx {
     int64_t g, j0, j1, ld;
 } unfold_ctx;
 
-void cnn_cpu_unfold_row(const cnn_cpu_conv_shape *s, const float *x,
-                        int64_t g, int64_t row, int64_t j0, int64_t j1,
-                        float *out)
+/* Row `row` (channel of group g, kernel row, kernel column) of the
+ * unfolded input over columns [j0, j1) into out[0, j1 - j0). */
+static void unfold_row(const cnn_cpu_conv_shape *s, const float *x, int64_t g,
+                       int64_t row, int64_t j0, int64_t j1, float *out)
 {
     const int64_t pq = s->p * s->q;
     int64_t ci = row / (s->r * s->s), kr = row / s->s % s->r;
     int64_t ks = row % s->s;
     int64_t lo, hi;
-    cnn_cpu_valid_columns(s, ks, &lo, &hi);
+    valid_columns(s, ks, &lo, &hi);
     for (int64_t j = j0; j < j1;) {
         int64_t n = j / pq, oh = j % pq / s->q, ow = j % s->q;
         int64_t run = s->q - ow < j1 - j ? s->q - ow : j1 - j;
         const float *plane = x + (n * s->c + g * s->cg + ci) * s->h * s->w;
-        cnn_cpu_unfold_run(s, plane, oh, ow, run, kr, ks, lo, hi,
+        unfold_run(s, plane, oh, ow, run, kr, ks, lo, hi,
                            out + (j - j0));
         j += run;
     }
@@ -52,7 +100,7 @@ static void im2col_rows(int64_t begin, int64_t end, void *p)
 {
     const unfold_ctx *c = p;
     for (int64_t row = begin; row < end; ++row)
-        cnn_cpu_unfold_row(c->sh, c->src, c->g, row, c->j0, c->j1,
+        unfold_row(c->sh, c->src, c->g, row, c->j0, c->j1,
                            c->dst + row * c->ld);
 }
 
@@ -86,7 +134,7 @@ static void col2im_planes(int64_t begin, int64_t end, void *p)
             for (int64_t ks = 0; ks < s->s; ++ks) {
                 int64_t row = (ci * s->r + kr) * s->s + ks;
                 int64_t lo, hi;
-                cnn_cpu_valid_columns(s, ks, &lo, &hi);
+                valid_columns(s, ks, &lo, &hi);
                 const float *src = c->src + row * c->ld;
                 const int64_t off = ks * s->dilation_w - s->pad_w;
                 for (int64_t j = j_lo; j < j_hi;) {
@@ -107,20 +155,6 @@ static void col2im_planes(int64_t begin, int64_t end, void *p)
                 }
             }
     }
-}
-
-void cnn_cpu_col2im(int device, const cnn_cpu_conv_shape *sh,
-                    const float *col, int64_t ld, int64_t g, int64_t j0,
-                    int64_t j1, float *dx)
-{
-    const int64_t pq = sh->p * sh->q;
-    int64_t images = (j1 - 1) / pq - j0 / pq + 1;
-    unfold_ctx c = {.sh = sh, .src = col, .dst = dx, .g = g, .j0 = j0,
-                    .j1 = j1, .ld = ld};
-    int64_t per_item = (j1 - j0) / images * sh->r * sh->s;
-    cnn_cpu_parallel_for(device, images * sh->cg, 1,
-                         (16384 + per_item - 1) / (per_item ? per_item : 1),
-                         col2im_planes, &c);
 }
 
 void cnn_cpu_col2im_serial(const cnn_cpu_conv_shape *sh, const float *col,
