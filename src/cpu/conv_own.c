@@ -19,8 +19,7 @@
  *
  *   forward   y_g = w_g unfold(x)_g: the threads split the pixels
  *   data      stride 1: the forward of dy with transposed, flipped weights
- *   filter    dw_g += dy_g unfold(x)_g^T: the threads split dw by input
- *             channel (and by output channel when there are few), each
+ *   filter    dw_g += dy_g unfold(x)_g^T: the threads split dw, each
  *             summing over all the pixels, blocks of images in order
  */
 #include <string.h>
@@ -278,9 +277,9 @@ cnn_status cnn_cpu_conv_own_backward_data(int device,
 }
 
 /* Filter gradient: cell t of a grid_m x (parts / grid_m) grid over dw
- * takes a range of output channels and a range of input channels (each
- * with all its kernel positions) of every group, and prepares only those
- * input channels. */
+ * takes a range of output channels and a range of dw's columns (the
+ * kernel positions of all groups, one after the other), and prepares only
+ * the input channels those columns read. */
 static void filter_part(int64_t begin, int64_t end, void *p)
 {
     const own_job *j = p;
@@ -289,19 +288,22 @@ static void filter_part(int64_t begin, int64_t end, void *p)
     const int64_t pq = s->p * s->q, rs = s->r * s->s, step = block_images(s);
     const int64_t grid_n = j->parts / j->grid_m;
     for (int64_t t = begin; t < end; ++t) {
-        int64_t m0, m1, u0, u1; /* output channels of a group; channels */
+        int64_t m0, m1, r0, r1; /* output channels of a group; columns */
         share(s->kg, j->grid_m, t / grid_n, kernel->mr, &m0, &m1);
-        share(s->c, grid_n, t % grid_n, 1, &u0, &u1);
-        if (m0 >= m1 || u0 >= u1)
+        share(s->groups * s->rows, grid_n, t % grid_n, kernel->nr, &r0, &r1);
+        if (m0 >= m1 || r0 >= r1)
             continue;
+        /* Column g rows + ci rs + kr s + ks reads input channel
+         * g cg + ci = column / rs. */
+        int64_t u0 = r0 / rs, u1 = (r1 - 1) / rs + 1;
         for (int64_t n0 = 0; n0 < s->n; n0 += step) {
             int64_t n1 = n0 + step < s->n ? n0 + step : s->n;
             cnn_cpu_unfold in = input_of(s, j->x, n0, n1, u0, u1,
                                          block_buffer(j));
-            for (int64_t g = u0 / s->cg; g * s->cg < u1; ++g) {
-                /* This part's input channels of group g, as rows of dw. */
-                int64_t lo = u0 > g * s->cg ? u0 - g * s->cg : 0;
-                int64_t hi = u1 < (g + 1) * s->cg ? u1 - g * s->cg : s->cg;
+            for (int64_t g = r0 / s->rows; g * s->rows < r1; ++g) {
+                int64_t lo = r0 > g * s->rows ? r0 - g * s->rows : 0;
+                int64_t hi = r1 < (g + 1) * s->rows ? r1 - g * s->rows
+                                                    : s->rows;
                 cnn_cpu_planes planes = {.t = j->dy + n0 * s->k * pq,
                                          .channels = s->k, .pq = pq,
                                          .ch0 = g * s->kg};
@@ -309,8 +311,7 @@ static void filter_part(int64_t begin, int64_t end, void *p)
                 unfold.g = g;
                 cnn_cpu_gemm_out out = {.data = j->out + g * s->kg * s->rows,
                                         .ld = s->rows};
-                cnn_cpu_gemm_own_block(kernel, m0, m1, lo * rs, hi * rs,
-                                       (n1 - n0) * pq,
+                cnn_cpu_gemm_own_block(kernel, m0, m1, lo, hi, (n1 - n0) * pq,
                                        cnn_cpu_operand_planes(&planes),
                                        cnn_cpu_operand_unfold_t(&unfold),
                                        true, out, gemm_scratch(j));
@@ -327,13 +328,25 @@ cnn_status cnn_cpu_conv_own_backward_filter(int device,
     own_job j = {.sh = s, .x = x, .dy = dy, .out = dw};
     if (!own_workspace(device, s, 0, &j))
         return CNN_ERR_OUT_OF_MEMORY;
-    /* Split input channels while each part keeps a few; with fewer (the
-     * first layer's three colours) split output channels too. */
+    /* Each cell packs its rows of dy and its columns of the unfolded
+     * input over every pixel: the grid whose cell does the least
+     * multiply-adds plus packing (a packed value costs about as much as 50
+     * multiply-adds) wins. */
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
     j.parts = threads_for(device, s);
     j.grid_m = 1;
-    while (j.parts % (j.grid_m * 2) == 0 && s->c / (j.parts / j.grid_m) < 8 &&
-           s->kg / (j.grid_m * 2) >= cnn_cpu_gemm_kernel_best()->mr)
-        j.grid_m *= 2;
+    double best = -1.0;
+    for (int64_t gm = 1; gm <= j.parts; ++gm) {
+        if (j.parts % gm)
+            continue;
+        int64_t gn = j.parts / gm;
+        double tm = (double)((s->kg / kernel->mr + gm - 1) / gm * kernel->mr);
+        double tn = (double)((s->groups * s->rows / kernel->nr + gn - 1) / gn *
+                             kernel->nr);
+        double cost = tm * tn + 50.0 * (tm + tn);
+        if (best < 0.0 || cost < best)
+            best = cost, j.grid_m = gm;
+    }
     cnn_cpu_parallel_for(device, j.parts, 1, 1, filter_part, &j);
     return CNN_OK;
 }
