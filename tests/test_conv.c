@@ -35,6 +35,9 @@ static const conv_case odd_cases[] = {
     {1, 2, 1, 1, 2, 3, 3, PARAMS(1, 1, 1, 1, 1, 1, 2), true},
     {2, 3, 6, 5, 4, 3, 1, PARAMS(1, 1, 1, 0, 2, 1, 1), true},  /* 3x1 */
     {2, 3, 7, 5, 4, 3, 1, PARAMS(2, 1, 0, 0, 1, 1, 1), false},
+    {2, 2, 7, 6, 3, 2, 2, PARAMS(50, 70, 1, 2, 1, 1, 1), true}, /* huge */
+    {3, 4, 9, 8, 5, 1, 1, PARAMS(2, 2, 0, 0, 1, 1, 1), false}, /* 1x1 s2 */
+    {2, 3, 9, 9, 2, 3, 3, PARAMS(2, 3, 1, 1, 2, 2, 1), true},
 };
 #define ODD_COUNT ((int)(sizeof odd_cases / sizeof odd_cases[0]))
 

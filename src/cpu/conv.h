@@ -113,13 +113,15 @@ void cnn_cpu_conv_scatter(int device, const float *rows, int64_t ld,
  * stride_w phases of `phase` floats (phase f holds the padded row's
  * columns f, f + stride_w, ...), so that output pixels side by side read
  * floats side by side. It may hold a range of the channels: `channels`
- * planes per image, the first being channel `first` of the layer. */
+ * planes per image, the first being channel `first` of the layer. The
+ * operand's column j is output pixel pixel0 + j of the images in x. */
 typedef struct cnn_cpu_unfold {
     const cnn_cpu_conv_shape *sh; /* the layer */
     const float *x;               /* the prepared input */
     int64_t g;                    /* group */
     int64_t height, row, phase;
     int64_t channels, first;
+    int64_t pixel0;
 } cnn_cpu_unfold;
 typedef struct cnn_cpu_planes {
     const float *t; /* [n, channels, pq] */

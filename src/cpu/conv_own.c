@@ -9,7 +9,8 @@
  * layer's packing copies consecutive floats too (one pass over the input
  * buys that for every kernel position that reads it). It is prepared a
  * block of images at a time, a block small enough to stay in cache until
- * the GEMM has packed it.
+ * the GEMM has packed it; rows and phases that no kernel position reads
+ * are skipped (the packers never read them).
  *
  * Each op is one parallel region: every thread prepares what it reads
  * into a buffer of its own and runs its GEMMs on its part of the output,
@@ -27,13 +28,36 @@
 #include "conv.h"
 #include "simd.h"
 
-/* The prepared input's layout for layer s (channels and x set later). */
+/* The prepared input's layout for layer s (channels and x set later): a
+ * row holds min(stride, width) phases, the others being empty. */
 static cnn_cpu_unfold layout(const cnn_cpu_conv_shape *s)
 {
     int64_t width = s->w + 2 * s->pad_w;
     int64_t phase = (width + s->stride_w - 1) / s->stride_w;
+    int64_t phases = s->stride_w < width ? s->stride_w : width;
     return (cnn_cpu_unfold){.sh = s, .height = s->h + 2 * s->pad_h,
-                            .row = phase * s->stride_w, .phase = phase};
+                            .row = phase * phases, .phase = phase};
+}
+
+/* Whether some kernel row reads padded input row hp, and some kernel
+ * column phase f: a strided layer skips the others (a 1x1 layer with
+ * stride 2 reads one row in two and one phase of two). */
+static bool row_read(const cnn_cpu_conv_shape *s, int64_t hp)
+{
+    for (int64_t kr = 0; kr < s->r; ++kr) {
+        int64_t t = hp - kr * s->dilation_h;
+        if (t >= 0 && t % s->stride_h == 0 && t / s->stride_h < s->p)
+            return true;
+    }
+    return false;
+}
+
+static bool phase_read(const cnn_cpu_conv_shape *s, int64_t f)
+{
+    for (int64_t ks = 0; ks < s->s; ++ks)
+        if (ks * s->dilation_w % s->stride_w == f)
+            return true;
+    return false;
 }
 
 /* Whether x can be read as it is (no padding, stride 1). */
@@ -42,9 +66,11 @@ static bool as_is(const cnn_cpu_conv_shape *s)
     return !s->pad_h && !s->pad_w && s->stride_w == 1;
 }
 
-/* Images per block: about 2 MB of the prepared input of all channels (the
- * whole batch when nothing needs preparing). The blocks cut the filter
- * gradient's sum over pixels, so they never depend on the thread count. */
+/* Images per block: about 2 MB of the prepared input of all channels, but
+ * at least 512 output pixels, so that a block makes a GEMM of useful width
+ * (the whole batch when nothing needs preparing). The blocks cut the
+ * filter gradient's sum over pixels, so they never depend on the thread
+ * count. */
 static int64_t block_images(const cnn_cpu_conv_shape *s)
 {
     if (as_is(s))
@@ -52,7 +78,10 @@ static int64_t block_images(const cnn_cpu_conv_shape *s)
     cnn_cpu_unfold u = layout(s);
     int64_t per_image = s->c * u.height * u.row * (int64_t)sizeof(float);
     int64_t images = ((int64_t)2 << 20) / per_image;
-    return images < 1 ? 1 : images > s->n ? s->n : images;
+    int64_t wide = (512 + s->p * s->q - 1) / (s->p * s->q);
+    if (images < wide)
+        images = wide;
+    return images > s->n ? s->n : images;
 }
 
 static size_t round64(size_t bytes)
@@ -77,7 +106,7 @@ static void prepare_block(const cnn_cpu_unfold *u, const float *x, int64_t n0,
                           int64_t n1, int64_t c0, int64_t c1, float *out)
 {
     const cnn_cpu_conv_shape *s = u->sh;
-    const int64_t sw = s->stride_w;
+    const int64_t sw = s->stride_w, phases = u->row / u->phase;
     for (int64_t n = n0; n < n1; ++n)
         for (int64_t ch = c0; ch < c1; ++ch) {
             const float *src = x + (n * s->c + ch) * s->h * s->w;
@@ -86,6 +115,8 @@ static void prepare_block(const cnn_cpu_unfold *u, const float *x, int64_t n0,
             memset(dst, 0, (size_t)(s->pad_h * u->row) * sizeof *dst);
             dst += s->pad_h * u->row;
             for (int64_t r = 0; r < s->h; ++r, dst += u->row, src += s->w) {
+                if (s->stride_h > 1 && !row_read(s, r + s->pad_h))
+                    continue;
                 if (sw == 1) {
                     memset(dst, 0, (size_t)s->pad_w * sizeof *dst);
                     memcpy(dst + s->pad_w, src, (size_t)s->w * sizeof *dst);
@@ -95,7 +126,9 @@ static void prepare_block(const cnn_cpu_unfold *u, const float *x, int64_t n0,
                 }
                 /* Phase f holds padded columns f + i sw, i < phase: input
                  * columns f + i sw - pad_w where they exist. */
-                for (int64_t f = 0; f < sw; ++f) {
+                for (int64_t f = 0; f < phases; ++f) {
+                    if (!phase_read(s, f))
+                        continue;
                     float *restrict d = dst + f * u->phase;
                     int64_t first = s->pad_w - f; /* i sw >= first */
                     int64_t lo = first <= 0 ? 0 : (first + sw - 1) / sw;
@@ -143,6 +176,8 @@ typedef struct own_job {
     float *out;
     unsigned char *scratch; /* per thread: GEMM scratch, then a block */
     size_t gemm_bytes, thread_bytes;
+    float *packed;          /* forward: the weights, packed for the GEMM */
+    size_t packed_group;    /* floats of them per group */
     int64_t parts;          /* forward: pixel ranges; filter: grid cells */
     int64_t grid_m;         /* filter: output-channel ranges */
 } own_job;
@@ -195,22 +230,18 @@ static void forward_part(int64_t begin, int64_t end, void *p)
             cnn_cpu_unfold in = input_of(s, j->x, n0, n1, 0, s->c,
                                          block_buffer(j));
             for (int64_t g = 0; g < s->groups; ++g) {
-                cnn_cpu_matrix_operand weights;
+                cnn_cpu_operand weights = {
+                    .packed = j->packed + (size_t)g * j->packed_group};
                 cnn_cpu_unfold unfold = in;
                 unfold.g = g;
                 cnn_cpu_gemm_out out = {
                     .data = j->out + (n0 * s->k + g * s->kg) * pq, .ld = pq,
                     .seg = pq, .seg_stride = s->k * pq,
                     .bias = j->b ? j->b + g * s->kg : NULL};
-                cnn_cpu_gemm_own_block(
-                    kernel, 0, s->kg, c0 - n0 * pq, b1 - n0 * pq, s->rows,
-                    cnn_cpu_operand_matrix(
-                        &weights,
-                        (cnn_cpu_matrix){j->w + g * s->kg * s->rows, s->rows,
-                                         false},
-                        'a', 1.0f),
-                    cnn_cpu_operand_unfold(&unfold), false, out,
-                    gemm_scratch(j));
+                cnn_cpu_gemm_own_block(kernel, 0, s->kg, c0 - n0 * pq,
+                                       b1 - n0 * pq, s->rows, weights,
+                                       cnn_cpu_operand_unfold(&unfold), false,
+                                       out, gemm_scratch(j));
             }
             c0 = b1;
         }
@@ -242,9 +273,48 @@ static int64_t threads_for(int device, const cnn_cpu_conv_shape *s)
     return work < 262144.0 ? 1 : cnn_cpu_device_threads(device);
 }
 
-static void forward(int device, own_job *j)
+/* The forward packs each group's weights once, for all the blocks of all
+ * threads: packed again for every block of pixels they would cost as much
+ * as the multiplication where images are small and weights large
+ * (ResNet's 7x7 layers). One sliver of mr output channels per item. */
+static void prepack_slivers(int64_t begin, int64_t end, void *p)
 {
-    j->parts = threads_for(device, j->sh);
+    const own_job *j = p;
+    const cnn_cpu_conv_shape *s = j->sh;
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    const int64_t per_group = (s->kg + kernel->mr - 1) / kernel->mr;
+    for (int64_t item = begin; item < end; ++item) {
+        int64_t g = item / per_group, sl = item % per_group;
+        cnn_cpu_matrix_operand storage;
+        cnn_cpu_operand weights = cnn_cpu_operand_matrix(
+            &storage, (cnn_cpu_matrix){j->w + g * s->kg * s->rows, s->rows,
+                                       false},
+            'a', 1.0f);
+        cnn_cpu_gemm_prepack(kernel, weights, s->kg, s->rows, sl, sl + 1,
+                             j->packed + (size_t)g * j->packed_group,
+                             gemm_scratch(j));
+    }
+}
+
+static size_t packed_bytes(const cnn_cpu_conv_shape *s)
+{
+    return round64((size_t)s->groups *
+                   cnn_cpu_gemm_prepacked_floats(cnn_cpu_gemm_kernel_best(),
+                                                 s->kg, s->rows) *
+                   sizeof(float));
+}
+
+/* The forward of layer j->sh, its weights packed into `packed`. */
+static void forward(int device, own_job *j, float *packed)
+{
+    const cnn_cpu_conv_shape *s = j->sh;
+    const cnn_cpu_gemm_kernel *kernel = cnn_cpu_gemm_kernel_best();
+    j->packed = packed;
+    j->packed_group = cnn_cpu_gemm_prepacked_floats(kernel, s->kg, s->rows);
+    int64_t slivers = s->groups * ((s->kg + kernel->mr - 1) / kernel->mr);
+    cnn_cpu_parallel_for(device, slivers, 1, 1 + 65536 / (s->rows * kernel->mr),
+                         prepack_slivers, j);
+    j->parts = threads_for(device, s);
     cnn_cpu_parallel_for(device, j->parts, 1, 1, forward_part, j);
 }
 
@@ -253,9 +323,10 @@ cnn_status cnn_cpu_conv_own_forward(int device, const cnn_cpu_conv_shape *s,
                                     const float *b, float *y)
 {
     own_job j = {.sh = s, .x = x, .w = w, .b = b, .out = y};
-    if (!own_workspace(device, s, 0, &j))
+    unsigned char *ws = own_workspace(device, s, packed_bytes(s), &j);
+    if (!ws)
         return CNN_ERR_OUT_OF_MEMORY;
-    forward(device, &j);
+    forward(device, &j, (float *)ws);
     return CNN_OK;
 }
 
@@ -265,14 +336,16 @@ cnn_status cnn_cpu_conv_own_backward_data(int device,
                                           float *dx)
 {
     cnn_cpu_conv_shape t = cnn_cpu_conv_data_shape(s);
-    size_t flipped = (size_t)(s->c * s->kg * s->r * s->s) * sizeof(float);
+    size_t flipped = round64((size_t)(s->c * s->kg * s->r * s->s) *
+                             sizeof(float));
     own_job j = {.sh = &t, .x = dy, .out = dx};
-    unsigned char *ws = own_workspace(device, &t, flipped, &j);
+    unsigned char *ws = own_workspace(device, &t, flipped + packed_bytes(&t),
+                                      &j);
     if (!ws)
         return CNN_ERR_OUT_OF_MEMORY;
     cnn_cpu_conv_flip_weights(device, s, w, (float *)ws);
     j.w = (const float *)ws;
-    forward(device, &j);
+    forward(device, &j, (float *)(ws + flipped));
     return CNN_OK;
 }
 

@@ -36,6 +36,7 @@ static int pixel_runs(const cnn_cpu_unfold *u, int64_t first, int64_t count,
 {
     const cnn_cpu_conv_shape *s = u->sh;
     const int64_t pq = s->p * s->q;
+    first += u->pixel0;
     /* When output rows are as long as input rows, one stride 1 apart
      * (kernels one column wide, no padding), an image's pixels are one
      * run. */
@@ -91,7 +92,7 @@ static void pack_unfold(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
 
 cnn_cpu_operand cnn_cpu_operand_unfold(const cnn_cpu_unfold *u)
 {
-    return (cnn_cpu_operand){pack_unfold, u};
+    return (cnn_cpu_operand){.pack = pack_unfold, .ctx = u};
 }
 
 /* Each kernel position's row of pixels, unfolded into tmp, then
@@ -128,7 +129,7 @@ static void pack_unfold_t(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
 
 cnn_cpu_operand cnn_cpu_operand_unfold_t(const cnn_cpu_unfold *u)
 {
-    return (cnn_cpu_operand){pack_unfold_t, u};
+    return (cnn_cpu_operand){.pack = pack_unfold_t, .ctx = u};
 }
 
 /* Rows are channels ch0 + r of an [n, channels, pq] tensor, k its pixels
@@ -161,5 +162,5 @@ static void pack_planes(const void *ctx, const cnn_cpu_gemm_kernel *kernel,
 
 cnn_cpu_operand cnn_cpu_operand_planes(const cnn_cpu_planes *pl)
 {
-    return (cnn_cpu_operand){pack_planes, pl};
+    return (cnn_cpu_operand){.pack = pack_planes, .ctx = pl};
 }

@@ -111,9 +111,13 @@ typedef void (*cnn_cpu_pack_fn)(const void *ctx,
                                 int64_t kc, int width, float *dst,
                                 float *tmp);
 
+/* An A operand may instead come packed in advance, for all of k at once
+ * (cnn_cpu_gemm_prepack): the GEMM then reads its slivers in place, which
+ * spares re-packing A for every block of C's columns. */
 typedef struct cnn_cpu_operand {
     cnn_cpu_pack_fn pack;
     const void *ctx;
+    const float *packed; /* A only: slivers [m / mr][k][mr], or NULL */
 } cnn_cpu_operand;
 
 /* A plain matrix as an operand (`role` 'a' or 'b'), scaled by alpha. The
@@ -136,6 +140,14 @@ typedef struct cnn_cpu_gemm_out {
     int64_t ld, seg, seg_stride;
     const float *bias;
 } cnn_cpu_gemm_out;
+
+/* Floats of A (m x k) packed in advance for `kernel`, and the packing
+ * (on the calling thread) of its slivers [s0, s1) into dst. */
+size_t cnn_cpu_gemm_prepacked_floats(const cnn_cpu_gemm_kernel *kernel,
+                                     int64_t m, int64_t k);
+void cnn_cpu_gemm_prepack(const cnn_cpu_gemm_kernel *kernel,
+                          cnn_cpu_operand a, int64_t m, int64_t k,
+                          int64_t s0, int64_t s1, float *dst, float *tmp);
 
 /* C[i0, i1) x [j0, j1) = op(A) op(B) (+ C when accumulate), summed over
  * k, on the calling thread. */

@@ -69,7 +69,24 @@ cnn_cpu_operand cnn_cpu_operand_matrix(cnn_cpu_matrix_operand *storage,
     storage->m = m;
     storage->k_contiguous = role == 'a' ? !m.trans : m.trans;
     storage->alpha = alpha;
-    return (cnn_cpu_operand){pack_matrix, storage};
+    return (cnn_cpu_operand){.pack = pack_matrix, .ctx = storage};
+}
+
+size_t cnn_cpu_gemm_prepacked_floats(const cnn_cpu_gemm_kernel *kernel,
+                                     int64_t m, int64_t k)
+{
+    return (size_t)((m + kernel->mr - 1) / kernel->mr * kernel->mr * k);
+}
+
+void cnn_cpu_gemm_prepack(const cnn_cpu_gemm_kernel *kernel,
+                          cnn_cpu_operand a, int64_t m, int64_t k,
+                          int64_t s0, int64_t s1, float *dst, float *tmp)
+{
+    const int mr = kernel->mr;
+    for (int64_t sl = s0; sl < s1; ++sl) {
+        int64_t r0 = sl * mr, rows = m - r0 < mr ? m - r0 : mr;
+        a.pack(a.ctx, kernel, r0, rows, 0, k, mr, dst + sl * k * mr, tmp);
+    }
 }
 
 static inline float *c_at(const cnn_cpu_gemm_out *c, int64_t i, int64_t j)
@@ -163,14 +180,23 @@ void cnn_cpu_gemm_own_block(const cnn_cpu_gemm_kernel *kernel, int64_t i0,
             b.pack(b.ctx, kernel, jc, nc, pc, kc, nr, pb, tmp);
             for (int64_t ic = i0; ic < i1; ic += mcb) {
                 int64_t mc = i1 - ic < mcb ? i1 - ic : mcb;
-                a.pack(a.ctx, kernel, ic, mc, pc, kc, mr, pa, tmp);
+                /* Slivers of A: packed now, or in place in a prepacked A
+                 * (ic is a multiple of mr). */
+                const float *ablock = pa;
+                int64_t astride = kc * mr;
+                if (a.packed) {
+                    ablock = a.packed + ic / mr * k * mr + pc * mr;
+                    astride = k * mr;
+                } else {
+                    a.pack(a.ctx, kernel, ic, mc, pc, kc, mr, pa, tmp);
+                }
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     int64_t cols = nc - jr < nr ? nc - jr : nr;
                     const float *bs = pb + jr * kc;
                     for (int64_t ir = 0; ir < mc; ir += mr) {
                         int64_t rows = mc - ir < mr ? mc - ir : mr;
                         int64_t i = ic + ir, j = jc + jr;
-                        const float *as = pa + ir * kc;
+                        const float *as = ablock + ir / mr * astride;
                         float *ct = tile_at(&c, i, j, cols);
                         if (ct && rows == mr && cols == nr) {
                             if (bias)
