@@ -1,4 +1,5 @@
 /* src/check.c - argument checks shared by the core's op files. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "check.h"
@@ -84,4 +85,38 @@ cnn_status cnn_check_dims(const char *caller, const char *name,
     cnn_dims_text(ndim, dims, b, sizeof b);
     return cnn_error(CNN_ERR_SHAPE, "%s: %s has shape %s but must be %s",
                      caller, name, a, b);
+}
+
+cnn_status cnn_check_f32(const char *caller, const char *name,
+                         const cnn_tensor *t, int ndim, const char *ref_name,
+                         const cnn_tensor *ref)
+{
+    cnn_status s = cnn_check_tensor(caller, name, t, CNN_F32, ndim);
+    if (s == CNN_OK && ref)
+        s = cnn_check_device(caller, name, t, ref_name, ref);
+    return s;
+}
+
+cnn_status cnn_check_vector(const char *caller, const char *name,
+                            const cnn_tensor *t, int64_t size,
+                            const char *ref_name, const cnn_tensor *ref)
+{
+    cnn_status s = cnn_check_f32(caller, name, t, 1, ref_name, ref);
+    if (s == CNN_OK)
+        s = cnn_check_dims(caller, name, t, 1, &size);
+    return s;
+}
+
+cnn_status cnn_check_apart(const char *caller, const char *out_name,
+                           const cnn_tensor *out, const char *in_name,
+                           const cnn_tensor *in)
+{
+    if (!out || !in)
+        return CNN_OK;
+    uintptr_t a = (uintptr_t)out->data, b = (uintptr_t)in->data;
+    if (a < b + in->bytes && b < a + out->bytes)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: %s shares memory with %s (this op does not work "
+                         "in place)", caller, out_name, in_name);
+    return CNN_OK;
 }

@@ -31,4 +31,22 @@ cnn_status cnn_check_like(const char *caller, const char *name,
 cnn_status cnn_check_dims(const char *caller, const char *name,
                           const cnn_tensor *t, int ndim, const int64_t *dims);
 
+/* t is an F32 tensor of `ndim` dimensions, on ref's device when ref is not
+ * NULL. */
+cnn_status cnn_check_f32(const char *caller, const char *name,
+                         const cnn_tensor *t, int ndim, const char *ref_name,
+                         const cnn_tensor *ref);
+
+/* t is an F32 vector [size] on ref's device (a bias, a per-channel
+ * statistic). */
+cnn_status cnn_check_vector(const char *caller, const char *name,
+                            const cnn_tensor *t, int64_t size,
+                            const char *ref_name, const cnn_tensor *ref);
+
+/* out and in do not share memory (either may be NULL): for ops whose
+ * backends read inputs after writing parts of the outputs. */
+cnn_status cnn_check_apart(const char *caller, const char *out_name,
+                           const cnn_tensor *out, const char *in_name,
+                           const cnn_tensor *in);
+
 #endif /* CNN_CHECK_H */

@@ -122,30 +122,6 @@ cnn_status cnn_conv2d_output_shape(const int64_t x_dims[4],
     return output_shape(caller, "x", x_dims, "w", w_dims, p, y_dims);
 }
 
-/* t is a 4-d F32 tensor on ref's device (ref NULL: any device). */
-static cnn_status check_4d(const char *caller, const char *name,
-                           const cnn_tensor *t, const char *ref_name,
-                           const cnn_tensor *ref)
-{
-    cnn_status s = cnn_check_tensor(caller, name, t, CNN_F32, 4);
-    if (s == CNN_OK && ref)
-        s = cnn_check_device(caller, name, t, ref_name, ref);
-    return s;
-}
-
-/* A bias or bias gradient: F32 [k] on ref's device. */
-static cnn_status check_bias(const char *caller, const char *name,
-                             const cnn_tensor *b, int64_t k,
-                             const char *ref_name, const cnn_tensor *ref)
-{
-    cnn_status s = cnn_check_tensor(caller, name, b, CNN_F32, 1);
-    if (s == CNN_OK)
-        s = cnn_check_device(caller, name, b, ref_name, ref);
-    if (s == CNN_OK)
-        s = cnn_check_dims(caller, name, b, 1, &k);
-    return s;
-}
-
 cnn_status cnn_conv2d_forward(cnn_tensor *y, const cnn_tensor *x,
                               const cnn_tensor *w, const cnn_tensor *b,
                               const cnn_conv2d_params *p)
@@ -153,15 +129,15 @@ cnn_status cnn_conv2d_forward(cnn_tensor *y, const cnn_tensor *x,
     static const char caller[] = "cnn_conv2d_forward";
     cnn_status s;
     int64_t dims[4];
-    if ((s = check_4d(caller, "x", x, NULL, NULL)) != CNN_OK ||
-        (s = check_4d(caller, "w", w, "x", x)) != CNN_OK ||
-        (s = check_4d(caller, "y", y, "x", x)) != CNN_OK ||
+    if ((s = cnn_check_f32(caller, "x", x, 4, NULL, NULL)) != CNN_OK ||
+        (s = cnn_check_f32(caller, "w", w, 4, "x", x)) != CNN_OK ||
+        (s = cnn_check_f32(caller, "y", y, 4, "x", x)) != CNN_OK ||
         (s = check_params(caller, p)) != CNN_OK ||
         (s = output_shape(caller, "x", x->dims, "w", w->dims, p, dims)) !=
             CNN_OK ||
         (s = cnn_check_dims(caller, "y", y, 4, dims)) != CNN_OK)
         return s;
-    if (b && (s = check_bias(caller, "b", b, w->dims[0], "x", x)) != CNN_OK)
+    if (b && (s = cnn_check_vector(caller, "b", b, w->dims[0], "x", x)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_CONV2D_FWD, .out = {y}, .in = {x, w, b},
                         .params = p};
@@ -178,7 +154,7 @@ static cnn_status check_backward(const char *caller, const cnn_tensor *dx,
                                  const cnn_conv2d_params *p)
 {
     cnn_status s;
-    if ((s = check_4d(caller, "dy", dy, NULL, NULL)) != CNN_OK ||
+    if ((s = cnn_check_f32(caller, "dy", dy, 4, NULL, NULL)) != CNN_OK ||
         (s = check_params(caller, p)) != CNN_OK)
         return s;
     if (dx && !w)
@@ -187,13 +163,13 @@ static cnn_status check_backward(const char *caller, const cnn_tensor *dx,
     if (dw && !x)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "%s: x is NULL but dw is asked for", caller);
-    if ((x && (s = check_4d(caller, "x", x, "dy", dy)) != CNN_OK) ||
-        (w && (s = check_4d(caller, "w", w, "dy", dy)) != CNN_OK) ||
-        (dx && (s = check_4d(caller, "dx", dx, "dy", dy)) != CNN_OK) ||
-        (dw && (s = check_4d(caller, "dw", dw, "dy", dy)) != CNN_OK) ||
+    if ((x && (s = cnn_check_f32(caller, "x", x, 4, "dy", dy)) != CNN_OK) ||
+        (w && (s = cnn_check_f32(caller, "w", w, 4, "dy", dy)) != CNN_OK) ||
+        (dx && (s = cnn_check_f32(caller, "dx", dx, 4, "dy", dy)) != CNN_OK) ||
+        (dw && (s = cnn_check_f32(caller, "dw", dw, 4, "dy", dy)) != CNN_OK) ||
         (dx && x && (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK) ||
         (dw && w && (s = cnn_check_like(caller, "dw", dw, "w", w)) != CNN_OK) ||
-        (db && (s = check_bias(caller, "db", db, dy->dims[1], "dy", dy)) !=
+        (db && (s = cnn_check_vector(caller, "db", db, dy->dims[1], "dy", dy)) !=
                    CNN_OK))
         return s;
     const cnn_tensor *xs = x ? x : dx, *ws = w ? w : dw;

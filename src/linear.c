@@ -9,37 +9,14 @@
  */
 #include "check.h"
 
-/* t is a 2-d F32 tensor, on ref's device when ref is given. */
-static cnn_status check_2d(const char *caller, const char *name,
-                           const cnn_tensor *t, const char *ref_name,
-                           const cnn_tensor *ref)
-{
-    cnn_status s = cnn_check_tensor(caller, name, t, CNN_F32, 2);
-    if (s == CNN_OK && ref)
-        s = cnn_check_device(caller, name, t, ref_name, ref);
-    return s;
-}
-
-static cnn_status check_vector(const char *caller, const char *name,
-                               const cnn_tensor *t, int64_t size,
-                               const char *ref_name, const cnn_tensor *ref)
-{
-    cnn_status s = cnn_check_tensor(caller, name, t, CNN_F32, 1);
-    if (s == CNN_OK)
-        s = cnn_check_device(caller, name, t, ref_name, ref);
-    if (s == CNN_OK)
-        s = cnn_check_dims(caller, name, t, 1, &size);
-    return s;
-}
-
 cnn_status cnn_linear_forward(cnn_tensor *y, const cnn_tensor *x,
                               const cnn_tensor *w, const cnn_tensor *b)
 {
     static const char caller[] = "cnn_linear_forward";
     cnn_status s;
-    if ((s = check_2d(caller, "x", x, NULL, NULL)) != CNN_OK ||
-        (s = check_2d(caller, "w", w, "x", x)) != CNN_OK ||
-        (s = check_2d(caller, "y", y, "x", x)) != CNN_OK)
+    if ((s = cnn_check_f32(caller, "x", x, 2, NULL, NULL)) != CNN_OK ||
+        (s = cnn_check_f32(caller, "w", w, 2, "x", x)) != CNN_OK ||
+        (s = cnn_check_f32(caller, "y", y, 2, "x", x)) != CNN_OK)
         return s;
     if (w->dims[1] != x->dims[1])
         return cnn_error(CNN_ERR_SHAPE,
@@ -47,7 +24,7 @@ cnn_status cnn_linear_forward(cnn_tensor *y, const cnn_tensor *x,
                          (long long)x->dims[1], (long long)w->dims[1]);
     const int64_t dims[2] = {x->dims[0], w->dims[0]};
     if ((s = cnn_check_dims(caller, "y", y, 2, dims)) != CNN_OK ||
-        (b && (s = check_vector(caller, "b", b, w->dims[0], "x", x)) !=
+        (b && (s = cnn_check_vector(caller, "b", b, w->dims[0], "x", x)) !=
                   CNN_OK))
         return s;
     cnn_op_args args = {.op = CNN_OP_LINEAR_FWD, .out = {y}, .in = {x, w, b}};
@@ -60,7 +37,7 @@ static cnn_status check_backward(const char *caller, const cnn_tensor *dx,
                                  const cnn_tensor *w)
 {
     cnn_status s;
-    if ((s = check_2d(caller, "dy", dy, NULL, NULL)) != CNN_OK)
+    if ((s = cnn_check_f32(caller, "dy", dy, 2, NULL, NULL)) != CNN_OK)
         return s;
     if (dx && !w)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
@@ -68,13 +45,13 @@ static cnn_status check_backward(const char *caller, const cnn_tensor *dx,
     if (dw && !x)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "%s: x is NULL but dw is asked for", caller);
-    if ((x && (s = check_2d(caller, "x", x, "dy", dy)) != CNN_OK) ||
-        (w && (s = check_2d(caller, "w", w, "dy", dy)) != CNN_OK) ||
-        (dx && (s = check_2d(caller, "dx", dx, "dy", dy)) != CNN_OK) ||
-        (dw && (s = check_2d(caller, "dw", dw, "dy", dy)) != CNN_OK) ||
+    if ((x && (s = cnn_check_f32(caller, "x", x, 2, "dy", dy)) != CNN_OK) ||
+        (w && (s = cnn_check_f32(caller, "w", w, 2, "dy", dy)) != CNN_OK) ||
+        (dx && (s = cnn_check_f32(caller, "dx", dx, 2, "dy", dy)) != CNN_OK) ||
+        (dw && (s = cnn_check_f32(caller, "dw", dw, 2, "dy", dy)) != CNN_OK) ||
         (dx && x && (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK) ||
         (dw && w && (s = cnn_check_like(caller, "dw", dw, "w", w)) != CNN_OK) ||
-        (db && (s = check_vector(caller, "db", db, dy->dims[1], "dy", dy)) !=
+        (db && (s = cnn_check_vector(caller, "db", db, dy->dims[1], "dy", dy)) !=
                    CNN_OK))
         return s;
     const cnn_tensor *xs = x ? x : dx, *ws = w ? w : dw;

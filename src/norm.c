@@ -17,34 +17,6 @@
 
 #include "check.h"
 
-/* Outputs must not share memory with inputs: the backends read inputs
- * after writing parts of the outputs. */
-static cnn_status check_apart(const char *caller, const char *out_name,
-                              const cnn_tensor *out, const char *in_name,
-                              const cnn_tensor *in)
-{
-    if (!out || !in)
-        return CNN_OK;
-    uintptr_t a = (uintptr_t)out->data, b = (uintptr_t)in->data;
-    if (a < b + in->bytes && b < a + out->bytes)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: %s shares memory with %s (this op does not work "
-                         "in place)", caller, out_name, in_name);
-    return CNN_OK;
-}
-
-/* A per-channel vector: F32 [C] on x's device. */
-static cnn_status check_channels(const char *caller, const char *name,
-                                 const cnn_tensor *t, const cnn_tensor *x)
-{
-    cnn_status s;
-    if ((s = cnn_check_tensor(caller, name, t, CNN_F32, 1)) != CNN_OK ||
-        (s = cnn_check_device(caller, name, t, "x", x)) != CNN_OK ||
-        (s = cnn_check_dims(caller, name, t, 1, &x->dims[1])) != CNN_OK)
-        return s;
-    return CNN_OK;
-}
-
 static cnn_status check_bn_params(const char *caller,
                                   const cnn_batchnorm2d_params *p,
                                   const cnn_tensor *x)
@@ -82,20 +54,26 @@ cnn_status cnn_batchnorm2d_forward(
         (s = cnn_check_tensor(caller, "y", y, CNN_F32, 4)) != CNN_OK ||
         (s = cnn_check_like(caller, "y", y, "x", x)) != CNN_OK ||
         (s = check_bn_params(caller, p, x)) != CNN_OK ||
-        (s = check_channels(caller, "gamma", gamma, x)) != CNN_OK ||
-        (s = check_channels(caller, "beta", beta, x)) != CNN_OK ||
-        (s = check_channels(caller, "running_mean", running_mean, x)) !=
+        (s = cnn_check_vector(caller, "gamma", gamma,
+                              x->dims[1], "x", x)) != CNN_OK ||
+        (s = cnn_check_vector(caller, "beta", beta,
+                              x->dims[1], "x", x)) != CNN_OK ||
+        (s = cnn_check_vector(caller, "running_mean", running_mean,
+                              x->dims[1], "x", x)) !=
             CNN_OK ||
-        (s = check_channels(caller, "running_var", running_var, x)) != CNN_OK)
+        (s = cnn_check_vector(caller, "running_var", running_var,
+                              x->dims[1], "x", x)) != CNN_OK)
         return s;
     if (p->training || save_mean)
-        if ((s = check_channels(caller, "save_mean", save_mean, x)) != CNN_OK)
+        if ((s = cnn_check_vector(caller, "save_mean", save_mean,
+                                  x->dims[1], "x", x)) != CNN_OK)
             return s;
     if (p->training || save_invstd)
-        if ((s = check_channels(caller, "save_invstd", save_invstd, x)) !=
+        if ((s = cnn_check_vector(caller, "save_invstd", save_invstd,
+                                  x->dims[1], "x", x)) !=
             CNN_OK)
             return s;
-    if ((s = check_apart(caller, "y", y, "x", x)) != CNN_OK)
+    if ((s = cnn_check_apart(caller, "y", y, "x", x)) != CNN_OK)
         return s;
     cnn_op_args args = {
         .op = CNN_OP_BATCHNORM2D_FWD,
@@ -118,20 +96,25 @@ cnn_status cnn_batchnorm2d_backward(
         (s = cnn_check_tensor(caller, "dy", dy, CNN_F32, 4)) != CNN_OK ||
         (s = cnn_check_like(caller, "dy", dy, "x", x)) != CNN_OK ||
         (s = check_bn_params(caller, p, x)) != CNN_OK ||
-        (s = check_channels(caller, "gamma", gamma, x)) != CNN_OK ||
-        (s = check_channels(caller, "save_mean", save_mean, x)) != CNN_OK ||
-        (s = check_channels(caller, "save_invstd", save_invstd, x)) != CNN_OK)
+        (s = cnn_check_vector(caller, "gamma", gamma,
+                              x->dims[1], "x", x)) != CNN_OK ||
+        (s = cnn_check_vector(caller, "save_mean", save_mean,
+                              x->dims[1], "x", x)) != CNN_OK ||
+        (s = cnn_check_vector(caller, "save_invstd", save_invstd,
+                              x->dims[1], "x", x)) != CNN_OK)
         return s;
     if (dx && ((s = cnn_check_tensor(caller, "dx", dx, CNN_F32, 4)) != CNN_OK ||
                (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK ||
-               (s = check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK ||
-               (s = check_apart(caller, "dx", dx, "x", x)) != CNN_OK))
+               (s = cnn_check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK ||
+               (s = cnn_check_apart(caller, "dx", dx, "x", x)) != CNN_OK))
         return s;
-    if (dgamma && (s = check_channels(caller, "dgamma", dgamma, x)) != CNN_OK)
+    if (dgamma && (s = cnn_check_vector(caller, "dgamma", dgamma,
+                                        x->dims[1], "x", x)) != CNN_OK)
         return s;
-    if (dbeta && (s = check_channels(caller, "dbeta", dbeta, x)) != CNN_OK)
+    if (dbeta && (s = cnn_check_vector(caller, "dbeta", dbeta,
+                                       x->dims[1], "x", x)) != CNN_OK)
         return s;
-    if ((s = check_apart(caller, "dbeta", dbeta, "dgamma", dgamma)) != CNN_OK)
+    if ((s = cnn_check_apart(caller, "dbeta", dbeta, "dgamma", dgamma)) != CNN_OK)
         return s;
     if (!dx && !dgamma && !dbeta)
         return CNN_OK; /* nothing asked for */
@@ -177,7 +160,7 @@ cnn_status cnn_lrn_forward(cnn_tensor *y, const cnn_tensor *x,
         (s = cnn_check_tensor(caller, "y", y, CNN_F32, 4)) != CNN_OK ||
         (s = cnn_check_like(caller, "y", y, "x", x)) != CNN_OK ||
         (s = check_lrn_params(caller, p, x)) != CNN_OK ||
-        (s = check_apart(caller, "y", y, "x", x)) != CNN_OK)
+        (s = cnn_check_apart(caller, "y", y, "x", x)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_LRN_FWD, .out = {y}, .in = {x},
                         .params = p};
@@ -196,12 +179,12 @@ cnn_status cnn_lrn_backward(cnn_tensor *dx, const cnn_tensor *dy,
         (s = cnn_check_tensor(caller, "dx", dx, CNN_F32, 4)) != CNN_OK ||
         (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK ||
         (s = check_lrn_params(caller, p, x)) != CNN_OK ||
-        (s = check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK ||
-        (s = check_apart(caller, "dx", dx, "x", x)) != CNN_OK)
+        (s = cnn_check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK ||
+        (s = cnn_check_apart(caller, "dx", dx, "x", x)) != CNN_OK)
         return s;
     if (y && ((s = cnn_check_tensor(caller, "y", y, CNN_F32, 4)) != CNN_OK ||
               (s = cnn_check_like(caller, "y", y, "x", x)) != CNN_OK ||
-              (s = check_apart(caller, "dx", dx, "y", y)) != CNN_OK))
+              (s = cnn_check_apart(caller, "dx", dx, "y", y)) != CNN_OK))
         return s;
     cnn_op_args args = {.op = CNN_OP_LRN_BWD, .out = {dx},
                         .in = {dy, x, y}, .params = p};

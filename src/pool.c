@@ -12,22 +12,6 @@
 
 #include "check.h"
 
-/* Outputs must not share memory with inputs: the backends read windows of
- * the input after writing parts of the output. */
-static cnn_status check_apart(const char *caller, const char *out_name,
-                              const cnn_tensor *out, const char *in_name,
-                              const cnn_tensor *in)
-{
-    if (!in)
-        return CNN_OK;
-    uintptr_t a = (uintptr_t)out->data, b = (uintptr_t)in->data;
-    if (a < b + in->bytes && b < a + out->bytes)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: %s shares memory with %s (this op does not work "
-                         "in place)", caller, out_name, in_name);
-    return CNN_OK;
-}
-
 static cnn_status check_params(const char *caller,
                                const cnn_pool2d_params *p)
 {
@@ -126,7 +110,7 @@ cnn_status cnn_pool2d_forward(cnn_tensor *y, const cnn_tensor *x,
         (s = check_params(caller, p)) != CNN_OK ||
         (s = output_dims(caller, x->dims, p, y_dims)) != CNN_OK ||
         (s = cnn_check_dims(caller, "y", y, 4, y_dims)) != CNN_OK ||
-        (s = check_apart(caller, "y", y, "x", x)) != CNN_OK)
+        (s = cnn_check_apart(caller, "y", y, "x", x)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_POOL2D_FWD, .out = {y}, .in = {x},
                         .params = p};
@@ -146,7 +130,7 @@ cnn_status cnn_pool2d_backward(cnn_tensor *dx, const cnn_tensor *dy,
         (s = check_params(caller, p)) != CNN_OK ||
         (s = output_dims(caller, dx->dims, p, y_dims)) != CNN_OK ||
         (s = cnn_check_dims(caller, "dy", dy, 4, y_dims)) != CNN_OK ||
-        (s = check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK)
+        (s = cnn_check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK)
         return s;
     if (p->mode == CNN_POOL_MAX && !x)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
@@ -154,11 +138,11 @@ cnn_status cnn_pool2d_backward(cnn_tensor *dx, const cnn_tensor *dy,
                          "window in x)", caller);
     if (x && ((s = cnn_check_tensor(caller, "x", x, CNN_F32, 4)) != CNN_OK ||
               (s = cnn_check_like(caller, "x", x, "dx", dx)) != CNN_OK ||
-              (s = check_apart(caller, "dx", dx, "x", x)) != CNN_OK))
+              (s = cnn_check_apart(caller, "dx", dx, "x", x)) != CNN_OK))
         return s;
     if (y && ((s = cnn_check_tensor(caller, "y", y, CNN_F32, 4)) != CNN_OK ||
               (s = cnn_check_like(caller, "y", y, "dy", dy)) != CNN_OK ||
-              (s = check_apart(caller, "dx", dx, "y", y)) != CNN_OK))
+              (s = cnn_check_apart(caller, "dx", dx, "y", y)) != CNN_OK))
         return s;
     cnn_op_args args = {.op = CNN_OP_POOL2D_BWD, .out = {dx},
                         .in = {dy, x, y}, .params = p};
@@ -175,7 +159,7 @@ cnn_status cnn_global_avgpool_forward(cnn_tensor *y, const cnn_tensor *x)
         return s;
     const int64_t y_dims[4] = {x->dims[0], x->dims[1], 1, 1};
     if ((s = cnn_check_dims(caller, "y", y, 4, y_dims)) != CNN_OK ||
-        (s = check_apart(caller, "y", y, "x", x)) != CNN_OK)
+        (s = cnn_check_apart(caller, "y", y, "x", x)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_GLOBAL_AVGPOOL_FWD, .out = {y},
                         .in = {x}};
@@ -192,7 +176,7 @@ cnn_status cnn_global_avgpool_backward(cnn_tensor *dx, const cnn_tensor *dy)
         return s;
     const int64_t dy_dims[4] = {dx->dims[0], dx->dims[1], 1, 1};
     if ((s = cnn_check_dims(caller, "dy", dy, 4, dy_dims)) != CNN_OK ||
-        (s = check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK)
+        (s = cnn_check_apart(caller, "dx", dx, "dy", dy)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_GLOBAL_AVGPOOL_BWD, .out = {dx},
                         .in = {dy}};
