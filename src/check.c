@@ -120,3 +120,27 @@ cnn_status cnn_check_apart(const char *caller, const char *out_name,
                          "in place)", caller, out_name, in_name);
     return CNN_OK;
 }
+
+cnn_status cnn_check_gradients(const char *caller, int ndim,
+                               const cnn_tensor *dx, const cnn_tensor *dw,
+                               const cnn_tensor *db, const cnn_tensor *dy,
+                               const cnn_tensor *x, const cnn_tensor *w)
+{
+    cnn_status s;
+    if (dx && !w)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: w is NULL but dx is asked for", caller);
+    if (dw && !x)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: x is NULL but dw is asked for", caller);
+    if ((x && (s = cnn_check_f32(caller, "x", x, ndim, "dy", dy)) != CNN_OK) ||
+        (w && (s = cnn_check_f32(caller, "w", w, ndim, "dy", dy)) != CNN_OK) ||
+        (dx && (s = cnn_check_f32(caller, "dx", dx, ndim, "dy", dy)) != CNN_OK) ||
+        (dw && (s = cnn_check_f32(caller, "dw", dw, ndim, "dy", dy)) != CNN_OK) ||
+        (dx && x && (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK) ||
+        (dw && w && (s = cnn_check_like(caller, "dw", dw, "w", w)) != CNN_OK) ||
+        (db && (s = cnn_check_vector(caller, "db", db, dy->dims[1], "dy",
+                                     dy)) != CNN_OK))
+        return s;
+    return CNN_OK;
+}

@@ -43,6 +43,15 @@ cnn_status cnn_check_vector(const char *caller, const char *name,
                             const cnn_tensor *t, int64_t size,
                             const char *ref_name, const cnn_tensor *ref);
 
+/* The operands of a layer's backward pass (conv2d, linear): dy is an
+ * `ndim`-d F32 tensor; x is given when dw is asked for and w when dx is;
+ * every tensor given is `ndim`-d F32 on dy's device, dx shaped like x, dw
+ * like w, and db a vector of dy's channels. The layer checks the rest. */
+cnn_status cnn_check_gradients(const char *caller, int ndim,
+                               const cnn_tensor *dx, const cnn_tensor *dw,
+                               const cnn_tensor *db, const cnn_tensor *dy,
+                               const cnn_tensor *x, const cnn_tensor *w);
+
 /* out and in do not share memory (either may be NULL): for ops whose
  * backends read inputs after writing parts of the outputs. */
 cnn_status cnn_check_apart(const char *caller, const char *out_name,

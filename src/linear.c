@@ -39,20 +39,7 @@ static cnn_status check_backward(const char *caller, const cnn_tensor *dx,
     cnn_status s;
     if ((s = cnn_check_f32(caller, "dy", dy, 2, NULL, NULL)) != CNN_OK)
         return s;
-    if (dx && !w)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: w is NULL but dx is asked for", caller);
-    if (dw && !x)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: x is NULL but dw is asked for", caller);
-    if ((x && (s = cnn_check_f32(caller, "x", x, 2, "dy", dy)) != CNN_OK) ||
-        (w && (s = cnn_check_f32(caller, "w", w, 2, "dy", dy)) != CNN_OK) ||
-        (dx && (s = cnn_check_f32(caller, "dx", dx, 2, "dy", dy)) != CNN_OK) ||
-        (dw && (s = cnn_check_f32(caller, "dw", dw, 2, "dy", dy)) != CNN_OK) ||
-        (dx && x && (s = cnn_check_like(caller, "dx", dx, "x", x)) != CNN_OK) ||
-        (dw && w && (s = cnn_check_like(caller, "dw", dw, "w", w)) != CNN_OK) ||
-        (db && (s = cnn_check_vector(caller, "db", db, dy->dims[1], "dy", dy)) !=
-                   CNN_OK))
+    if ((s = cnn_check_gradients(caller, 2, dx, dw, db, dy, x, w)) != CNN_OK)
         return s;
     const cnn_tensor *xs = x ? x : dx, *ws = w ? w : dw;
     const char *x_name = x ? "x" : "dx", *w_name = w ? "w" : "dw";

@@ -214,14 +214,6 @@ START_TEST(reference_backward_matches_central_differences)
 }
 END_TEST
 
-static double dot_f(const float *a, const float *b, int64_t n)
-{
-    double s = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-        s += (double)a[i] * b[i];
-    return s;
-}
-
 START_TEST(float32_directional_derivatives)
 {
     const linear_case cs = {6, 37, 11, false};
@@ -252,11 +244,11 @@ START_TEST(float32_directional_derivatives)
             ck_assert_ok(cnn_tensor_write(t, moved, (size_t)n * 4));
             ck_assert_ok(cnn_linear_forward(y, x, w, NULL));
             ck_assert_ok(cnn_tensor_read(y, yv, (size_t)d.ny * 4));
-            loss[side] = dot_f(yv, d.dy, d.ny);
+            loss[side] = cnn_test_dot(yv, d.dy, d.ny);
         }
         ck_assert_ok(cnn_tensor_write(t, base, (size_t)n * 4));
         double numeric = (loss[0] - loss[1]) / (2.0 * eps);
-        double analytic = dot_f(g[which], dir[which], n);
+        double analytic = cnn_test_dot(g[which], dir[which], n);
         ck_assert_msg(fabs(numeric - analytic) <= 1e-4 * (1.0 + fabs(analytic)),
                       "%s: numeric %.9g, analytic %.9g", which ? "w" : "x",
                       numeric, analytic);

@@ -39,3 +39,11 @@ void cnn_test_values(float *out, int64_t n, uint32_t seed)
         out[i] = v;
     }
 }
+
+double cnn_test_dot(const float *a, const float *b, int64_t n)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        s += (double)a[i] * b[i];
+    return s;
+}

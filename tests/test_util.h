@@ -48,4 +48,7 @@ cnn_tensor *cnn_test_tensor(int ndim, const int64_t *dims, const float *values);
  * ReLU kink sits at an input): a small LCG seeded with `seed`. */
 void cnn_test_values(float *out, int64_t n, uint32_t seed);
 
+/* sum of a[i] * b[i] over n floats, accumulated in double. */
+double cnn_test_dot(const float *a, const float *b, int64_t n);
+
 #endif /* CNN_TEST_UTIL_H */
