@@ -35,7 +35,7 @@ extern "C" {
 
 /* Bumped whenever struct cnn_backend, cnn_host_api or cnn_op_args change,
  * so that a stale libcnn-cuda.so is refused rather than misused. */
-#define CNN_BACKEND_ABI_VERSION 1u
+#define CNN_BACKEND_ABI_VERSION 2u
 
 /* Most inputs and outputs of one op call. */
 #define CNN_OP_MAX_INPUTS 6
@@ -48,6 +48,8 @@ typedef struct cnn_op_args {
     int device;        /* index within the backend's device type */
     cnn_engine engine; /* the device's engine (AUTO means: backend picks) */
     cnn_math math;
+    bool deterministic;     /* the device's deterministic mode */
+    size_t workspace_limit; /* most scratch bytes one op may use */
     cnn_tensor *out[CNN_OP_MAX_OUTPUTS];
     const cnn_tensor *in[CNN_OP_MAX_INPUTS];
     const void *params; /* the op's struct from op_params.h, or NULL */
@@ -93,6 +95,11 @@ typedef struct cnn_backend {
     cnn_status (*copy)(int dst_device, void *dst, int src_device,
                        const void *src, size_t bytes);
     cnn_status (*synchronize)(int device);
+    /* Memory statistics (in_use, cached, peak, device free/total), reset of
+     * the peak, and return of cached blocks. */
+    cnn_status (*memory_stats)(int device, cnn_memory_stats *stats);
+    void (*memory_reset_peak)(int device);
+    void (*memory_trim)(int device);
 
     /* Whether the op, with these arguments and engine, can run here. NULL
      * means: every non-NULL op slot supports every valid call. */

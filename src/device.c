@@ -1,6 +1,7 @@
 /* src/device.c - the public device calls, per-device settings (engine,
  * math mode), per-device locks and op dispatch. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@ typedef struct device_state {
     pthread_mutex_t lock;
     cnn_engine engine;
     cnn_math math;
+    int deterministic;
+    size_t workspace_limit;
     char name[160];
 } device_state;
 
@@ -31,9 +34,31 @@ static cnn_engine engine_from_env(void)
     return CNN_ENGINE_AUTO;
 }
 
+/* CNN_WORKSPACE_LIMIT_MB, else 1 GiB. */
+static size_t workspace_limit_from_env(void)
+{
+    const size_t fallback = (size_t)1 << 30;
+    const char *env = getenv("CNN_WORKSPACE_LIMIT_MB");
+    if (!env)
+        return fallback;
+    char *end;
+    unsigned long long mb = strtoull(env, &end, 10);
+    if (*env < '0' || *env > '9' || *end != '\0' || mb == 0 ||
+        mb > (SIZE_MAX >> 20)) {
+        cnn_log(CNN_LOG_WARN,
+                "CNN_WORKSPACE_LIMIT_MB=%s is not a positive number of MiB; "
+                "using 1024", env);
+        return fallback;
+    }
+    return (size_t)mb << 20;
+}
+
 static void init_devices(void)
 {
     cnn_engine engine = engine_from_env();
+    const char *det = getenv("CNN_DETERMINISTIC");
+    int deterministic = det && *det && strcmp(det, "0") != 0;
+    size_t workspace_limit = workspace_limit_from_env();
     for (int t = 0; t < CNN_DEVICE_TYPE_COUNT; ++t)
         for (int i = 0; i < CNN_MAX_DEVICES; ++i) {
             pthread_mutex_init(&devices[t][i].lock, NULL);
@@ -42,6 +67,8 @@ static void init_devices(void)
                 (t == CNN_CPU && engine == CNN_ENGINE_VENDOR) ? CNN_ENGINE_AUTO
                                                               : engine;
             devices[t][i].math = CNN_MATH_FP32;
+            devices[t][i].deterministic = deterministic;
+            devices[t][i].workspace_limit = workspace_limit;
         }
 }
 
@@ -262,6 +289,39 @@ cnn_math cnn_get_math(cnn_device dev)
     return state ? state->math : CNN_MATH_FP32;
 }
 
+cnn_status cnn_set_deterministic(cnn_device dev, int on)
+{
+    cnn_status s = cnn_device_acquire("cnn_set_deterministic", dev, NULL);
+    if (s != CNN_OK)
+        return s;
+    state_of(dev)->deterministic = on != 0;
+    return CNN_OK;
+}
+
+int cnn_get_deterministic(cnn_device dev)
+{
+    device_state *state = state_of(dev);
+    return state ? state->deterministic : 0;
+}
+
+cnn_status cnn_set_workspace_limit(cnn_device dev, size_t bytes)
+{
+    if (bytes == 0)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_set_workspace_limit: bytes is 0");
+    cnn_status s = cnn_device_acquire("cnn_set_workspace_limit", dev, NULL);
+    if (s != CNN_OK)
+        return s;
+    state_of(dev)->workspace_limit = bytes;
+    return CNN_OK;
+}
+
+size_t cnn_get_workspace_limit(cnn_device dev)
+{
+    device_state *state = state_of(dev);
+    return state ? state->workspace_limit : 0;
+}
+
 void cnn_device_lock(cnn_device dev)
 {
     pthread_mutex_lock(&state_of(dev)->lock);
@@ -287,6 +347,8 @@ cnn_status cnn_dispatch(const char *caller, cnn_device dev, cnn_op_args *args)
     args->engine = engine_override >= 0 ? (cnn_engine)engine_override
                                         : state->engine;
     args->math = state->math;
+    args->deterministic = state->deterministic != 0;
+    args->workspace_limit = state->workspace_limit;
     cnn_op_fn fn = backend->ops[args->op];
     if (!fn || (backend->supports && !backend->supports(args)))
         return cnn_error(CNN_ERR_UNSUPPORTED,

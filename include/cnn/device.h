@@ -17,6 +17,8 @@
 #ifndef CNN_DEVICE_H
 #define CNN_DEVICE_H
 
+#include <stddef.h>
+
 #include "export.h"
 #include "status.h"
 
@@ -110,6 +112,40 @@ typedef enum cnn_math {
 
 CNN_API cnn_status cnn_set_math(cnn_device dev, cnn_math math);
 CNN_API cnn_math cnn_get_math(cnn_device dev);
+
+/* Deterministic mode: on the GPU, only algorithms that give the same bits
+ * on every run (cuDNN's deterministic convolution and pooling algorithms,
+ * no float atomics). The CPU is always deterministic. Initial value from
+ * the environment variable CNN_DETERMINISTIC=1. */
+CNN_API cnn_status cnn_set_deterministic(cnn_device dev, int on);
+CNN_API int cnn_get_deterministic(cnn_device dev);
+
+/* The most scratch memory one op may use on `dev` (cuDNN's convolution
+ * workspace); algorithms that need more are not chosen. Initial value from
+ * CNN_WORKSPACE_LIMIT_MB, else 1 GiB. bytes > 0. */
+CNN_API cnn_status cnn_set_workspace_limit(cnn_device dev, size_t bytes);
+CNN_API size_t cnn_get_workspace_limit(cnn_device dev);
+
+/* Memory of one device as cnn sees it: bytes in tensors and workspaces
+ * (in_use), freed blocks kept for reuse (cached), the highest in_use since
+ * the process started or the last reset (peak), and, where the device can
+ * say, its free and total memory (0 when unknown, e.g. on the CPU). */
+typedef struct cnn_memory_stats {
+    size_t in_use;
+    size_t cached;
+    size_t peak;
+    size_t device_free;
+    size_t device_total;
+} cnn_memory_stats;
+
+/* Fills *stats for `dev`. Thread-safe. CNN_ERR_DEVICE for a missing or
+ * unusable device. */
+CNN_API cnn_status cnn_device_memory_stats(cnn_device dev,
+                                           cnn_memory_stats *stats);
+/* Sets the peak to the current in_use. */
+CNN_API cnn_status cnn_device_memory_reset_peak(cnn_device dev);
+/* Returns the device's cached blocks to the driver (a no-op on the CPU). */
+CNN_API cnn_status cnn_device_memory_trim(cnn_device dev);
 
 CNN_END_DECLS
 

@@ -1,6 +1,8 @@
 /* src/cpu/backend.c - the CPU backend's table: memory, devices, and the op
  * slots. The CPU's memory is host memory, so upload, download and copy are
  * all memcpy; calls are synchronous. */
+#include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +14,24 @@ const cnn_host_api *cnn_cpu_host;
 /* Cache-line and AVX-512 alignment for every buffer. */
 #define CNN_CPU_ALIGNMENT 64
 
+/* Bytes held per logical CPU device and their peak, for
+ * cnn_device_memory_stats (the C library keeps freed memory itself, so
+ * nothing is "cached" by cnn). */
+static _Atomic size_t bytes_in_use[CNN_CPU_MAX_DEVICES];
+static _Atomic size_t bytes_peak[CNN_CPU_MAX_DEVICES];
+
+static void count_alloc(int device, void *ptr)
+{
+    size_t size = malloc_usable_size(ptr);
+    size_t now = atomic_fetch_add(&bytes_in_use[device], size) + size;
+    size_t peak = atomic_load(&bytes_peak[device]);
+    while (now > peak &&
+           !atomic_compare_exchange_weak(&bytes_peak[device], &peak, now)) {
+    }
+}
+
 static cnn_status cpu_alloc(int device, size_t bytes, void **ptr)
 {
-    (void)device;
     size_t rounded = (bytes + CNN_CPU_ALIGNMENT - 1) & ~(size_t)(CNN_CPU_ALIGNMENT - 1);
     if (rounded < bytes)
         rounded = 0; /* wrapped around: let aligned_alloc fail */
@@ -23,13 +40,27 @@ static cnn_status cpu_alloc(int device, size_t bytes, void **ptr)
         return cnn_backend_error(cnn_cpu_host, CNN_ERR_OUT_OF_MEMORY,
                                  "cpu: out of host memory allocating %zu bytes",
                                  bytes);
+    count_alloc(device, *ptr);
     return CNN_OK;
 }
 
 static void cpu_free(int device, void *ptr)
 {
-    (void)device;
+    if (ptr)
+        atomic_fetch_sub(&bytes_in_use[device], malloc_usable_size(ptr));
     free(ptr);
+}
+
+static cnn_status cpu_memory_stats(int device, cnn_memory_stats *stats)
+{
+    stats->in_use = atomic_load(&bytes_in_use[device]);
+    stats->peak = atomic_load(&bytes_peak[device]);
+    return CNN_OK;
+}
+
+static void cpu_memory_reset_peak(int device)
+{
+    atomic_store(&bytes_peak[device], atomic_load(&bytes_in_use[device]));
 }
 
 static cnn_status cpu_upload(int device, void *dst, const void *src,
@@ -121,6 +152,9 @@ static cnn_backend cpu_backend = {
     .download = cpu_upload, /* host to host: the same memcpy */
     .copy = cpu_copy,
     .synchronize = cpu_synchronize,
+    .memory_stats = cpu_memory_stats,
+    .memory_reset_peak = cpu_memory_reset_peak,
+    .memory_trim = NULL,
     .supports = cpu_supports,
     .ops = {
         [CNN_OP_FILL] = cnn_cpu_fill,

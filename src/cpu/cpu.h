@@ -10,6 +10,8 @@
 extern const cnn_host_api *cnn_cpu_host;
 
 /* Number of logical CPU devices (CNN_CPU_DEVICES, default 1). */
+/* The most logical CPU devices (CNN_CPU_DEVICES is clamped to it). */
+#define CNN_CPU_MAX_DEVICES 64
 int cnn_cpu_device_count(void);
 /* Threads a logical CPU device uses: its share of the machine's. */
 int cnn_cpu_device_threads(int device);

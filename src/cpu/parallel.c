@@ -47,13 +47,13 @@ int cnn_cpu_device_count(void)
     if (count == 0) { /* every thread that races here computes the same */
         const char *env = getenv("CNN_CPU_DEVICES");
         int n = env ? atoi(env) : 1;
-        count = n < 1 ? 1 : n > 64 ? 64 : n;
+        count = n < 1 ? 1 : n > CNN_CPU_MAX_DEVICES ? CNN_CPU_MAX_DEVICES : n;
     }
     return count;
 }
 
 /* Threads set with cnn_set_threads, per logical device; 0: the share. */
-static _Atomic int chosen_threads[64];
+static _Atomic int chosen_threads[CNN_CPU_MAX_DEVICES];
 
 void cnn_cpu_set_threads(int device, int threads)
 {

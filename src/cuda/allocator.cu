@@ -128,3 +128,47 @@ void cnn_cuda_trim(cnn_cuda_context *ctx)
     cudaStreamSynchronize(ctx->stream);
     release_cache(p);
 }
+
+void cnn_cuda_memory_stats(cnn_cuda_context *ctx, cnn_memory_stats *stats)
+{
+    pool &p = pools[ctx->device];
+    {
+        std::lock_guard<std::mutex> guard(p.lock);
+        stats->in_use = p.bytes_in_use;
+        stats->cached = p.bytes_cached;
+        stats->peak = p.peak_in_use;
+    }
+    size_t free_bytes = 0, total = 0;
+    if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
+        cudaGetLastError();
+        free_bytes = total = 0;
+    }
+    stats->device_free = free_bytes;
+    stats->device_total = total;
+}
+
+void cnn_cuda_memory_reset_peak(cnn_cuda_context *ctx)
+{
+    pool &p = pools[ctx->device];
+    std::lock_guard<std::mutex> guard(p.lock);
+    p.peak_in_use = p.bytes_in_use;
+}
+
+cnn_status cnn_cuda_workspace(cnn_cuda_context *ctx, size_t bytes, void **ptr)
+{
+    *ptr = NULL;
+    if (bytes == 0)
+        return CNN_OK;
+    if (ctx->workspace_size < bytes) {
+        /* Freed to the cache: stream order keeps earlier users safe. */
+        cnn_cuda_free(ctx, ctx->workspace);
+        ctx->workspace = NULL;
+        ctx->workspace_size = 0;
+        cnn_status s = cnn_cuda_alloc(ctx, bytes, &ctx->workspace);
+        if (s != CNN_OK)
+            return s;
+        ctx->workspace_size = bytes;
+    }
+    *ptr = ctx->workspace;
+    return CNN_OK;
+}

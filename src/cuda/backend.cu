@@ -289,11 +289,80 @@ static cnn_status cuda_synchronize(int device)
                           "synchronizing");
 }
 
+/* The engines' tables; backend slot i is run_op whenever either engine
+ * has op i. */
+static cnn_op_fn native_ops[CNN_OP_COUNT];
+static cnn_op_fn vendor_ops[CNN_OP_COUNT];
+
+/* AUTO takes the vendor engine where it has the op (cuDNN and cuBLAS are
+ * tuned per GPU; our kernels cover what they lack) and ours otherwise. */
+static cnn_op_fn engine_op(const cnn_op_args *args)
+{
+    switch (args->engine) {
+    case CNN_ENGINE_NATIVE:
+        return native_ops[args->op];
+    case CNN_ENGINE_VENDOR:
+        return vendor_ops[args->op];
+    case CNN_ENGINE_AUTO:
+        return vendor_ops[args->op] ? vendor_ops[args->op]
+                                    : native_ops[args->op];
+    default: /* REFERENCE is the CPU's */
+        return NULL;
+    }
+}
+
 static bool cuda_supports(const cnn_op_args *args)
 {
-    /* Only native kernels so far; the vendor engine comes with cuDNN ops
-     * (and is never there under emulation). */
-    return args->engine == CNN_ENGINE_AUTO || args->engine == CNN_ENGINE_NATIVE;
+    return engine_op(args) != NULL;
+}
+
+static cnn_status run_op(const cnn_op_args *args)
+{
+    return engine_op(args)(args);
+}
+
+static cnn_status cuda_memory_stats(int device, cnn_memory_stats *stats)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    if (!ctx)
+        return CNN_ERR_DEVICE;
+    cnn_cuda_memory_stats(ctx, stats);
+    return CNN_OK;
+}
+
+static void cuda_memory_reset_peak(int device)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    if (ctx)
+        cnn_cuda_memory_reset_peak(ctx);
+}
+
+static void cuda_memory_trim(int device)
+{
+    cnn_cuda_context *ctx = cnn_cuda_context_current(device);
+    if (ctx)
+        cnn_cuda_trim(ctx);
+}
+
+static void register_ops(cnn_backend *b)
+{
+    cnn_cuda_register_elementwise(native_ops);
+    cnn_cuda_register_loss(native_ops);
+    cnn_cuda_register_dropout(native_ops);
+    cnn_cuda_register_concat(native_ops);
+    cnn_cuda_register_sgd(native_ops);
+#ifndef CNN_CUDA_EMULATION
+    cnn_cuda_register_linear_cublas(vendor_ops);
+#ifdef CNN_HAVE_CUDNN
+    cnn_cuda_register_conv_cudnn(vendor_ops);
+    cnn_cuda_register_pool_cudnn(vendor_ops);
+    cnn_cuda_register_batchnorm_cudnn(vendor_ops);
+    cnn_cuda_register_lrn_cudnn(vendor_ops);
+    cnn_cuda_register_activation_cudnn(vendor_ops);
+#endif
+#endif
+    for (int op = 0; op < CNN_OP_COUNT; ++op)
+        b->ops[op] = (native_ops[op] || vendor_ops[op]) ? run_op : NULL;
 }
 
 static cnn_backend cuda_backend;
@@ -329,13 +398,10 @@ cnn_cuda_backend_open(const cnn_host_api *host, char *why, size_t why_size)
     b->copy = cuda_copy;
     b->synchronize = cuda_synchronize;
     b->supports = cuda_supports;
-    b->ops[CNN_OP_FILL] = cnn_cuda_fill;
-    b->ops[CNN_OP_UNIFORM] = cnn_cuda_uniform;
-    b->ops[CNN_OP_NORMAL] = cnn_cuda_normal;
-    b->ops[CNN_OP_ADD] = cnn_cuda_add;
-    b->ops[CNN_OP_SCALE] = cnn_cuda_scale;
-    b->ops[CNN_OP_RELU_FWD] = cnn_cuda_relu_forward;
-    b->ops[CNN_OP_RELU_BWD] = cnn_cuda_relu_backward;
+    b->memory_stats = cuda_memory_stats;
+    b->memory_reset_peak = cuda_memory_reset_peak;
+    b->memory_trim = cuda_memory_trim;
+    register_ops(b);
     b->shutdown = NULL; /* the runtime tears itself down at exit */
     return b;
 }

@@ -24,6 +24,17 @@ typedef struct cnn_cuda_context {
     cudaStream_t stream;
     int sm_count;
     bool lost; /* a sticky fault happened: every later call fails */
+    /* The vendor engine's state, created on first use by the *_cublas.cu
+     * and *_cudnn.cu files (opaque here, so that this header and the
+     * emulation build need no vendor header): the cuBLAS and cuDNN
+     * handles, bound to `stream`, and their algorithm caches. */
+    void *cublas;
+    void *cudnn;
+    void *conv_algos;
+    /* Scratch for one op at a time (ops of a device are serialised), grown
+     * on demand through cnn_cuda_workspace. */
+    void *workspace;
+    size_t workspace_size;
 } cnn_cuda_context;
 
 /* The context of `device`, created on first use; NULL with an error
@@ -47,6 +58,32 @@ cnn_status cnn_cuda_alloc(cnn_cuda_context *ctx, size_t bytes, void **ptr);
 void cnn_cuda_free(cnn_cuda_context *ctx, void *ptr);
 /* Returns cached blocks to the driver. */
 void cnn_cuda_trim(cnn_cuda_context *ctx);
+/* The allocator's statistics (and the driver's free/total memory). */
+void cnn_cuda_memory_stats(cnn_cuda_context *ctx, cnn_memory_stats *stats);
+void cnn_cuda_memory_reset_peak(cnn_cuda_context *ctx);
+/* At least `bytes` of scratch on the device's stream, valid until the next
+ * call; NULL with an error recorded when it cannot be had. bytes 0 gives
+ * NULL and CNN_OK. */
+cnn_status cnn_cuda_workspace(cnn_cuda_context *ctx, size_t bytes, void **ptr);
+
+/* The two engines' op tables. Each family of ops fills its slots from its
+ * own file, the way the CPU backend does: our kernels (NATIVE, also built
+ * under emulation) and cuDNN/cuBLAS (VENDOR, never emulated). */
+void cnn_cuda_register_elementwise(cnn_op_fn *native);
+void cnn_cuda_register_loss(cnn_op_fn *native);
+void cnn_cuda_register_dropout(cnn_op_fn *native);
+void cnn_cuda_register_concat(cnn_op_fn *native);
+void cnn_cuda_register_sgd(cnn_op_fn *native);
+#ifndef CNN_CUDA_EMULATION
+void cnn_cuda_register_linear_cublas(cnn_op_fn *vendor);
+#ifdef CNN_HAVE_CUDNN
+void cnn_cuda_register_conv_cudnn(cnn_op_fn *vendor);
+void cnn_cuda_register_pool_cudnn(cnn_op_fn *vendor);
+void cnn_cuda_register_batchnorm_cudnn(cnn_op_fn *vendor);
+void cnn_cuda_register_lrn_cudnn(cnn_op_fn *vendor);
+void cnn_cuda_register_activation_cudnn(cnn_op_fn *vendor);
+#endif
+#endif
 
 #ifndef CNN_CUDA_EMULATION
 /* Append "cublas: 13.0.0" and "cudnn: 9.x.y" lines to buf
@@ -56,13 +93,10 @@ void cnn_cuda_describe_cublas(char *buf, size_t size);
 void cnn_cuda_describe_cudnn(char *buf, size_t size);
 #endif
 
-/* Op implementations. */
+/* Fill and random initialisation (fill.cu), registered by
+ * cnn_cuda_register_elementwise. */
 cnn_status cnn_cuda_fill(const cnn_op_args *args);
 cnn_status cnn_cuda_uniform(const cnn_op_args *args);
 cnn_status cnn_cuda_normal(const cnn_op_args *args);
-cnn_status cnn_cuda_add(const cnn_op_args *args);
-cnn_status cnn_cuda_scale(const cnn_op_args *args);
-cnn_status cnn_cuda_relu_forward(const cnn_op_args *args);
-cnn_status cnn_cuda_relu_backward(const cnn_op_args *args);
 
 #endif /* CNN_CUDA_COMMON_CUH */

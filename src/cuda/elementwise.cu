@@ -1,4 +1,5 @@
-/* src/cuda/elementwise.cu - add, scale and ReLU kernels: grid-stride loops
+/* src/cuda/elementwise.cu - add, scale and ReLU kernels (and the
+ * registration of fill.cu's): grid-stride loops
  * over the elements, one launch per call on the device's stream. */
 #include "cuda_common.cuh"
 
@@ -38,7 +39,7 @@ static __global__ void relu_backward_kernel(float *dx, const float *dy,
 #define DATA(t) (static_cast<float *>((t)->data))
 #define CDATA(t) (static_cast<const float *>((t)->data))
 
-cnn_status cnn_cuda_add(const cnn_op_args *args)
+static cnn_status add(const cnn_op_args *args)
 {
     cnn_cuda_context *ctx = cnn_cuda_context_current(args->device);
     if (!ctx)
@@ -52,7 +53,7 @@ cnn_status cnn_cuda_add(const cnn_op_args *args)
                           "launching add_kernel");
 }
 
-cnn_status cnn_cuda_scale(const cnn_op_args *args)
+static cnn_status scale(const cnn_op_args *args)
 {
     cnn_cuda_context *ctx = cnn_cuda_context_current(args->device);
     if (!ctx)
@@ -68,7 +69,7 @@ cnn_status cnn_cuda_scale(const cnn_op_args *args)
                           "launching scale_kernel");
 }
 
-cnn_status cnn_cuda_relu_forward(const cnn_op_args *args)
+static cnn_status relu_forward(const cnn_op_args *args)
 {
     cnn_cuda_context *ctx = cnn_cuda_context_current(args->device);
     if (!ctx)
@@ -82,7 +83,7 @@ cnn_status cnn_cuda_relu_forward(const cnn_op_args *args)
                           "launching relu_forward_kernel");
 }
 
-cnn_status cnn_cuda_relu_backward(const cnn_op_args *args)
+static cnn_status relu_backward(const cnn_op_args *args)
 {
     cnn_cuda_context *ctx = cnn_cuda_context_current(args->device);
     if (!ctx)
@@ -94,4 +95,15 @@ cnn_status cnn_cuda_relu_backward(const cnn_op_args *args)
                                      0, ctx->stream, DATA(args->out[0]),
                                      CDATA(args->in[0]), CDATA(args->in[1]), n),
                           "launching relu_backward_kernel");
+}
+
+void cnn_cuda_register_elementwise(cnn_op_fn *native)
+{
+    native[CNN_OP_FILL] = cnn_cuda_fill;
+    native[CNN_OP_UNIFORM] = cnn_cuda_uniform;
+    native[CNN_OP_NORMAL] = cnn_cuda_normal;
+    native[CNN_OP_ADD] = add;
+    native[CNN_OP_SCALE] = scale;
+    native[CNN_OP_RELU_FWD] = relu_forward;
+    native[CNN_OP_RELU_BWD] = relu_backward;
 }
