@@ -14,15 +14,19 @@ set(cnn_bench_sources
   ${cnn_bench_dir}/bench_case.c
   ${cnn_bench_dir}/bench_flops.c
   ${cnn_bench_dir}/bench_main.c
+  ${cnn_bench_dir}/bench_model_run.c
+  ${cnn_bench_dir}/bench_models.c
+  ${cnn_bench_dir}/bench_models_report.c
   ${cnn_bench_dir}/bench_op.c
   ${cnn_bench_dir}/bench_ops_dense.c
   ${cnn_bench_dir}/bench_ops_misc.c
   ${cnn_bench_dir}/bench_ops_norm.c
+  ${cnn_bench_dir}/bench_peak.c
   ${cnn_bench_dir}/bench_report.c
   ${cnn_bench_dir}/bench_run.c)
-# strtok_r and clock_gettime are POSIX.
+# strtok_r, clock_gettime and open_memstream are POSIX.
 set_source_files_properties(${cnn_bench_sources} PROPERTIES
   COMPILE_DEFINITIONS _POSIX_C_SOURCE=200809L)
 target_sources(cnn_tool PRIVATE ${cnn_bench_sources} ${cnn_bench_shapes_c})
 target_include_directories(cnn_tool PRIVATE ${cnn_bench_dir})
-target_link_libraries(cnn_tool PRIVATE m)
+target_link_libraries(cnn_tool PRIVATE m Threads::Threads) # bench_peak.c

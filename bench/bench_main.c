@@ -1,6 +1,7 @@
-/* bench/bench_main.c - `cnn bench`: options, the loop over the cases, and
- * the summary. One mode so far, `ops` (every op at AlexNet and ResNet-50
- * layer shapes); model benchmarks arrive with the networks. */
+/* bench/bench_main.c - `cnn bench`: the choice of mode, and for `ops`
+ * (every op at AlexNet and ResNet-50 layer shapes) its options, the loop
+ * over the cases and the summary. `models` (whole networks) is
+ * bench_models.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "bench.h"
 #include "bench_case.h"
+#include "bench_models.h"
 #include "bench_op.h"
 #include "bench_report.h"
 #include "bench_run.h"
@@ -19,6 +21,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: cnn bench ops [options]\n"
+        "       cnn bench models [options]   (cnn bench models --help)\n"
         "\n"
         "Times every op, forward and backward, at AlexNet (227x227, one and\n"
         "two towers, batch 16 and 64) and ResNet-50 (224x224, batch 16) layer\n"
@@ -287,6 +290,8 @@ int cnn_bench_main(int argc, char **argv)
     }
     if (strcmp(argv[1], "ops") == 0)
         return run_ops(argc, argv);
+    if (strcmp(argv[1], "models") == 0)
+        return bench_models_main(argc, argv);
     fprintf(stderr, "cnn bench: unknown mode '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -1,4 +1,5 @@
-/* bench/bench_report.c - the table, JSON and CSV of `cnn bench ops`. */
+/* bench/bench_report.c - the table, JSON and CSV of `cnn bench ops`, and
+ * the JSON and CSV quoting `cnn bench models` shares. */
 #include "bench_report.h"
 
 #include <string.h>
@@ -37,7 +38,7 @@ void bench_table_row(FILE *out, const bench_result *r)
     fflush(out);
 }
 
-static void json_string(FILE *f, const char *s)
+void bench_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; ++s) {
@@ -71,28 +72,28 @@ int bench_write_json(const char *path, const bench_meta *meta,
     }
     fprintf(f, "{\"schema\": \"cnn-bench-ops/1\", \"tool\": \"cnn\", "
                "\"version\": ");
-    json_string(f, meta->version);
+    bench_json_string(f, meta->version);
     fputs(", \"device\": ", f);
-    json_string(f, meta->device);
+    bench_json_string(f, meta->device);
     fputs(", \"engine\": ", f);
-    json_string(f, meta->engine);
+    bench_json_string(f, meta->engine);
     fprintf(f, ", \"threads\": %d, \"repeat\": %d, \"results\": [",
             meta->threads, meta->repeat);
     for (int i = 0; i < count; ++i) {
         const bench_result *r = &rows[i];
         bool t = timed(r);
         fputs(i ? ",\n  {\"case\": " : "\n  {\"case\": ", f);
-        json_string(f, r->name);
+        bench_json_string(f, r->name);
         fputs(", \"op\": ", f);
-        json_string(f, r->op);
+        bench_json_string(f, r->op);
         fputs(", \"pass\": ", f);
-        json_string(f, r->pass);
+        bench_json_string(f, r->pass);
         fputs(", \"shape\": ", f);
-        json_string(f, r->shape);
+        bench_json_string(f, r->shape);
         fputs(", \"status\": ", f);
-        json_string(f, r->status);
+        bench_json_string(f, r->status);
         fputs(", \"note\": ", f);
-        json_string(f, r->note);
+        bench_json_string(f, r->note);
         json_number(f, "median_ms", r->median_ms, t);
         json_number(f, "min_ms", r->min_ms, t);
         json_number(f, "max_ms", r->max_ms, t);
@@ -113,8 +114,7 @@ int bench_write_json(const char *path, const bench_meta *meta,
     return 0;
 }
 
-/* A CSV field: quoted when it holds a comma, quote or newline. */
-static void csv_field(FILE *f, const char *s)
+void bench_csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\n")) {
         fputs(s, f);
@@ -140,11 +140,11 @@ int bench_write_csv(const char *path, const bench_result *rows, int count)
           "gflop,gbytes,gflops,gbs,max_rel_err,note\n", f);
     for (int i = 0; i < count; ++i) {
         const bench_result *r = &rows[i];
-        csv_field(f, r->name);
+        bench_csv_field(f, r->name);
         fputc(',', f);
-        csv_field(f, r->op);
+        bench_csv_field(f, r->op);
         fprintf(f, ",%s,", r->pass);
-        csv_field(f, r->shape);
+        bench_csv_field(f, r->shape);
         fprintf(f, ",%s,", r->status);
         if (timed(r))
             fprintf(f, "%.6g,%.6g,%.6g,%d,%d,", r->median_ms, r->min_ms,
@@ -160,7 +160,7 @@ int bench_write_csv(const char *path, const bench_result *rows, int count)
         if (r->max_rel_err >= 0.0)
             fprintf(f, "%.3g", r->max_rel_err);
         fputc(',', f);
-        csv_field(f, r->note);
+        bench_csv_field(f, r->note);
         fputc('\n', f);
     }
     if (fclose(f) != 0) {

@@ -30,4 +30,9 @@ int bench_write_json(const char *path, const bench_meta *meta,
                      const bench_result *rows, int count);
 int bench_write_csv(const char *path, const bench_result *rows, int count);
 
+/* s as a JSON string (quoted, escaped); as a CSV field (quoted when it
+ * holds a comma, quote or newline). Shared with bench_models_report.c. */
+void bench_json_string(FILE *f, const char *s);
+void bench_csv_field(FILE *f, const char *s);
+
 #endif /* CNN_BENCH_REPORT_H */
