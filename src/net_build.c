@@ -56,6 +56,7 @@ void cnn_net_free(cnn_net *net)
     free(net->param_names);
     free(net->params);
     free(net->grads);
+    free(net->param_nodes);
     free(net->buffer_names);
     free(net->buffers);
     cnn_tensor_free(net->loss);
@@ -336,5 +337,27 @@ cnn_status cnn_net_set_engine(cnn_net *net, cnn_node id, cnn_engine engine)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: %d is not an engine",
                          caller, (int)engine);
     n->engine = (int)engine;
+    return CNN_OK;
+}
+
+cnn_status cnn_net_set_shard(cnn_net *net, cnn_node id, int shard, int shards)
+{
+    static const char caller[] = "cnn_net_set_shard";
+    node *n = cnn_net_node(caller, net, id);
+    if (!n)
+        return CNN_ERR_INVALID_ARGUMENT;
+    if (net->batch > 0)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: the net is already set up", caller);
+    if (n->kind != NODE_CONV && n->kind != NODE_LINEAR)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: node %d is not a conv or linear layer", caller,
+                         id);
+    if (shards < 1 || shards > 64 || shard < 0 || shard >= shards)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: shard %d of %d (want 0 <= shard < shards <= 64)",
+                         caller, shard, shards);
+    n->shard = shard;
+    n->shards = shards;
     return CNN_OK;
 }

@@ -110,7 +110,12 @@ cnn_status cnn_net_summary(const cnn_net *net, FILE *out)
     double total_flops = 0.0;
     for (int id = 0; id < net->count; ++id) {
         const node *n = &net->nodes[id];
-        char shape[48], dev[16];
+        char shape[48], dev[16], name[64];
+        if (n->shards > 1) /* which share of a split layer */
+            snprintf(name, sizeof name, "%s [%d/%d]", n->name, n->shard + 1,
+                     n->shards);
+        else
+            snprintf(name, sizeof name, "%s", n->name ? n->name : "-");
         if (n->ndim == 4) /* as papers draw it: height x width x channels */
             snprintf(shape, sizeof shape, "%lldx%lldx%lld",
                      (long long)n->dims[2], (long long)n->dims[3],
@@ -122,7 +127,7 @@ cnn_status cnn_net_summary(const cnn_net *net, FILE *out)
         double flops = forward_flops(net, n);
         cnn_device_format(n->device, dev, sizeof dev);
         fprintf(out, "%-4d %-10s %-22s %-16s %12lld %12.1f  %s\n", id,
-                kind_label(n->kind), n->name ? n->name : "-", shape,
+                kind_label(n->kind), name, shape,
                 (long long)params, flops / 1e6, dev);
         total_params += params;
         total_flops += flops;

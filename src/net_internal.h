@@ -30,6 +30,10 @@ typedef struct node {
     int input_count;
     cnn_device device;
     int engine;          /* a cnn_engine, or -1: the device's */
+    /* cnn_net_set_shard: this node computes output channels
+     * [shard*C, (shard+1)*C) of the layer `name` (C its own out channels);
+     * shards 0 means the whole layer. */
+    int shard, shards;
 
     /* Hyperparameters, by kind. */
     cnn_conv2d_params conv;
@@ -67,6 +71,7 @@ struct cnn_net {
     int param_count;
     const char **param_names; /* owned */
     cnn_tensor **params, **grads;
+    cnn_node *param_nodes; /* the node that owns parameter i */
     int buffer_count;
     const char **buffer_names; /* owned */
     cnn_tensor **buffers;
@@ -79,6 +84,32 @@ struct cnn_net {
 
 /* The momentum buffer of parameter i (src/sgd_optimizer.c), or NULL. */
 cnn_tensor *cnn_sgd_momentum(const cnn_sgd *opt, int i);
+
+/* src/net_shards.c: layers split over several nodes (cnn_net_set_shard).
+ * check: every shard of every split layer is there once, with equal
+ * shapes. full_dims: the whole layer's dims of parameter tensor `t` of
+ * node n. gather/scatter: the whole tensor from/to the shards of parameter
+ * i (every parameter with i's name), through a host buffer `full` of
+ * full_numel floats; `pick` chooses which tensor of parameter k (the
+ * value, or its momentum buffer). */
+cnn_status cnn_net_shards_check(const char *caller, const cnn_net *net);
+void cnn_net_full_dims(const node *n, const cnn_tensor *t, int64_t *dims);
+typedef cnn_tensor *(*cnn_param_pick)(const cnn_net *net, int k,
+                                      const void *ctx);
+cnn_status cnn_net_gather(const cnn_net *net, int i, cnn_param_pick pick,
+                          const void *ctx, float *full);
+cnn_status cnn_net_scatter(const cnn_net *net, int i, cnn_param_pick pick,
+                           const void *ctx, const float *full);
+/* The node of parameter i, its shard and its count of shards (1: whole). */
+static inline const node *cnn_net_param_node(const cnn_net *net, int i)
+{
+    return &net->nodes[net->param_nodes[i]];
+}
+static inline int cnn_net_param_shards(const cnn_net *net, int i)
+{
+    int shards = cnn_net_param_node(net, i)->shards;
+    return shards > 1 ? shards : 1;
+}
 
 /* The node, or NULL with an error naming `caller` when id is not one. */
 node *cnn_net_node(const char *caller, const cnn_net *net, cnn_node id);

@@ -1,6 +1,5 @@
-/* src/net_setup.c - cnn_net_setup (shape inference and allocation, all at
- * once so that a training step allocates nothing) and cnn_net_init. */
-#include <math.h>
+/* src/net_setup.c - cnn_net_setup: shape inference and allocation, all at
+ * once so that a training step allocates nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +247,12 @@ static cnn_status allocate(cnn_net *net, cnn_node id)
     }
     if (s != CNN_OK || !n->weight)
         return s;
+    cnn_node *owners = realloc(net->param_nodes, (size_t)(net->param_count + 2)
+                                                     * sizeof *owners);
+    if (!owners)
+        return cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory", caller);
+    net->param_nodes = owners;
+    owners[net->param_count] = owners[net->param_count + 1] = id;
     s = list_add(&net->param_names, &net->params, &net->grads,
                  &net->param_count, n->name, "weight", n->weight, n->dweight);
     if (s == CNN_OK && n->bias)
@@ -289,6 +294,8 @@ cnn_status cnn_net_setup(cnn_net *net, int64_t batch_size)
     }
     for (cnn_node id = 0; id < net->count && s == CNN_OK; ++id)
         s = allocate(net, id);
+    if (s == CNN_OK)
+        s = cnn_net_shards_check(caller, net);
     if (s == CNN_OK) {
         const int64_t one = 1;
         node *last = &net->nodes[net->count - 1];
@@ -329,8 +336,10 @@ cnn_status cnn_net_setup(cnn_net *net, int64_t batch_size)
         free(net->param_names);
         free(net->params);
         free(net->grads);
+        free(net->param_nodes);
         free(net->buffer_names);
         free(net->buffers);
+        net->param_nodes = NULL;
         net->param_names = net->buffer_names = NULL;
         net->params = net->grads = net->buffers = NULL;
         net->param_count = net->buffer_count = 0;
@@ -340,61 +349,4 @@ cnn_status cnn_net_setup(cnn_net *net, int64_t batch_size)
         return cnn_error(s, "%s", why);
     }
     return CNN_OK;
-}
-
-/* A well-mixed 64-bit seed for parameter i (splitmix64 of seed + i), so
- * that each tensor has its own Philox stream. */
-static uint64_t param_seed(uint64_t seed, int i)
-{
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-cnn_status cnn_net_init(cnn_net *net, uint64_t seed)
-{
-    static const char init_caller[] = "cnn_net_init";
-    if (!net || net->batch == 0)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: %s", init_caller,
-                         net ? "set the net up first" : "net is NULL");
-    net->seed = seed;
-    int index = 0; /* the parameter's place in the list: its stream */
-    cnn_status s = CNN_OK;
-    for (int id = 0; id < net->count && s == CNN_OK; ++id) {
-        node *n = &net->nodes[id];
-        if (!n->weight)
-            continue;
-        if (n->kind == NODE_BATCHNORM) {
-            s = cnn_tensor_fill(n->weight, 1.0);
-            if (s == CNN_OK)
-                s = cnn_tensor_fill(n->bias, 0.0);
-            if (s == CNN_OK)
-                s = cnn_tensor_fill(n->running_mean, 0.0);
-            if (s == CNN_OK)
-                s = cnn_tensor_fill(n->running_var, 1.0);
-            index += 2;
-            continue;
-        }
-        /* fan_in: inputs per output; fan_out: outputs per input. */
-        const int64_t *w = cnn_tensor_dims(n->weight);
-        int64_t receptive = n->kind == NODE_CONV ? w[2] * w[3] : 1;
-        double fan_in = (double)(w[1] * receptive);
-        double fan_out = (double)(w[0] * receptive);
-        if (n->init == CNN_INIT_KAIMING_NORMAL_FAN_OUT) {
-            s = cnn_tensor_normal(n->weight, param_seed(seed, index), 0.0f,
-                                  (float)sqrt(2.0 / fan_out));
-            if (s == CNN_OK && n->bias)
-                s = cnn_tensor_fill(n->bias, 0.0);
-        } else {
-            float bound = (float)(1.0 / sqrt(fan_in));
-            s = cnn_tensor_uniform(n->weight, param_seed(seed, index), -bound,
-                                   bound);
-            if (s == CNN_OK && n->bias)
-                s = cnn_tensor_uniform(n->bias, param_seed(seed, index + 1),
-                                       -bound, bound);
-        }
-        index += n->bias ? 2 : 1;
-    }
-    return s == CNN_OK ? s : cnn_error_prefix(init_caller, s);
 }

@@ -13,7 +13,7 @@ int cnn_tool_summary(int argc, char **argv)
     static const char command[] = "summary";
     static const char summary[] =
         "Prints a model layer by layer: cnn summary MODEL [options]\n"
-        "MODEL: small, alexnet, alexnet-one-tower, resnet18, resnet34, "
+        "MODEL: small, alexnet, alexnet-towers, alexnet-one-tower, resnet18, resnet34, "
         "resnet50,\nresnet101, resnet152.";
     int64_t classes = 0;
     const char *device = "cpu";

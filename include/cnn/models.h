@@ -37,6 +37,18 @@ CNN_API cnn_status cnn_model_alexnet(cnn_net **out,
                                      cnn_alexnet_variant variant,
                                      int64_t classes, cnn_device device);
 
+/* The two-tower AlexNet with its towers as separate nodes, tower 0 on
+ * `tower0` and tower 1 on `tower1` (model parallelism: the paper's two-GPU
+ * split; the two may be the same device). Conv1, conv2, conv4, conv5 and
+ * their LRN and pooling stay within a tower, conv3 and the classifier read
+ * both, and the classifier runs on tower0. Each grouped layer is split in
+ * two shards (cnn_net_set_shard) under torchvision's names, so one seed
+ * gives the weights cnn_model_alexnet(CNN_ALEXNET_TWO_TOWER) gives, and the
+ * two load each other's checkpoints. */
+CNN_API cnn_status cnn_model_alexnet_towers(cnn_net **out, int64_t classes,
+                                            cnn_device tower0,
+                                            cnn_device tower1);
+
 /* ResNet-`depth` (18, 34, 50, 101 or 152) as torchvision builds it (v1.5:
  * the stride of a bottleneck on its 3x3 conv), for images of `channels` x
  * `height` x `width` (height and width >= 32) and `classes` outputs. With
@@ -53,7 +65,10 @@ CNN_API cnn_status cnn_model_resnet(cnn_net **out, int depth, int64_t classes,
 CNN_API cnn_status cnn_model_small(cnn_net **out, int64_t classes,
                                    cnn_device device);
 
-/* Builds a model by name: "alexnet" (two towers), "alexnet-one-tower",
+/* Builds a model by name: "alexnet" (two towers), "alexnet-towers" (the
+ * towers as separate nodes, tower 1 on the next device of `device`'s kind
+ * when there is one, e.g. cuda:1 for cuda:0, else on `device` too),
+ * "alexnet-one-tower",
  * "resnet18" ... "resnet152" (224x224x3), "small" (28x28x1). */
 CNN_API cnn_status cnn_model_by_name(cnn_net **out, const char *name,
                                      int64_t classes, cnn_device device);

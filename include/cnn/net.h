@@ -100,6 +100,20 @@ CNN_API cnn_status cnn_net_set_device(cnn_net *net, cnn_node node,
 CNN_API cnn_status cnn_net_set_engine(cnn_net *net, cnn_node node,
                                       cnn_engine engine);
 
+/* Makes a conv or linear node shard `shard` of `shards` of the layer named
+ * by its name: the node computes that share of the layer's output channels
+ * (its own out_channels / out_features, C), and its parameters are rows
+ * [shard*C, (shard+1)*C) of the whole layer's weight and bias. Give every
+ * shard the same name and shape; setup checks that all are there. The
+ * shards of a layer usually sit on different devices (model parallelism,
+ * as AlexNet's two towers). cnn_net_init gives each shard its slice of the
+ * weights the whole layer would get from the same seed, and checkpoints
+ * hold whole tensors, so a split net and the same net unsplit load each
+ * other's checkpoints. cnn_net_param lists each shard (its tensor is the
+ * shard's), under the layer's name. Before setup only. */
+CNN_API cnn_status cnn_net_set_shard(cnn_net *net, cnn_node node, int shard,
+                                     int shards);
+
 /* Fixes the batch size, checks that every shape chains (a message names
  * the node that does not), and allocates everything. The last node added is
  * the output (logits [N, classes] for training). After setup the graph is
@@ -131,7 +145,9 @@ CNN_API cnn_status cnn_net_loss(cnn_net *net, const cnn_tensor *labels,
 CNN_API cnn_status cnn_net_backward(cnn_net *net);
 CNN_API cnn_status cnn_net_zero_grad(cnn_net *net);
 
-/* Parameters (trainable tensors), in the order torchvision lists them. */
+/* Parameters (trainable tensors), in the order torchvision lists them; a
+ * layer split with cnn_net_set_shard appears once per shard, each under
+ * the layer's name. */
 CNN_API int cnn_net_param_count(const cnn_net *net);
 CNN_API cnn_status cnn_net_param(cnn_net *net, int i, const char **name,
                                  cnn_tensor **value, cnn_tensor **grad);

@@ -59,6 +59,13 @@ cnn_status cnn_model_by_name(cnn_net **out, const char *name, int64_t classes,
                          "cnn_model_by_name: name is NULL");
     if (strcmp(name, "alexnet") == 0)
         return cnn_model_alexnet(out, CNN_ALEXNET_TWO_TOWER, classes, device);
+    if (strcmp(name, "alexnet-towers") == 0) {
+        /* Tower 1 on the next device of the same kind, when there is one. */
+        cnn_device second = device;
+        if (device.index + 1 < cnn_device_count(device.type))
+            second.index++;
+        return cnn_model_alexnet_towers(out, classes, device, second);
+    }
     if (strcmp(name, "alexnet-one-tower") == 0)
         return cnn_model_alexnet(out, CNN_ALEXNET_ONE_TOWER, classes, device);
     if (strcmp(name, "small") == 0)
@@ -71,6 +78,6 @@ cnn_status cnn_model_by_name(cnn_net **out, const char *name, int64_t classes,
         *out = NULL;
     return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                      "cnn_model_by_name: unknown model '%s' (alexnet, "
-                     "alexnet-one-tower, resnet18, resnet34, resnet50, "
+                     "alexnet-towers, alexnet-one-tower, resnet18, resnet34, resnet50, "
                      "resnet101, resnet152, small)", name);
 }
