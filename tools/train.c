@@ -408,11 +408,14 @@ int cnn_tool_train(int argc, char **argv)
                        "images_per_s,seconds\n");
     char devname[32];
     cnn_device_format(dev, devname, sizeof devname);
+    /* The handler first, then the line (flushed, for a pipe too), so that
+     * whoever waits for the line knows that Ctrl-C now saves. */
+    signal(SIGINT, on_interrupt);
     printf("training %s on %s (%lld classes) on %s: %lld epochs of %lld "
            "batches of %lld, lr %g (%s), seed %lld\n", model, data,
            (long long)r.classes, cnn_device_name(dev), (long long)epochs,
            (long long)batches, (long long)batch, lr, schedule, (long long)seed);
-    signal(SIGINT, on_interrupt);
+    fflush(stdout);
     const int tty = isatty(STDOUT_FILENO);
     const double run_start = now_seconds();
     for (int64_t epoch = start_epoch; epoch < epochs; ++epoch) {
@@ -427,8 +430,9 @@ int cnn_tool_train(int argc, char **argv)
                     printf("\n");
                 CHECK(save(&r, ckpt_path, model, (uint64_t)seed, epoch, b,
                            step));
-                printf("interrupted: saved %s (resume with --resume %s)\n",
-                       ckpt_path, ckpt_path);
+                printf("interrupted at epoch %lld, batch %lld: saved %s "
+                       "(resume with --resume %s)\n", (long long)epoch + 1,
+                       (long long)b, ckpt_path, ckpt_path);
                 rc = 130;
                 goto done;
             }
