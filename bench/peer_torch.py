@@ -61,9 +61,21 @@ def matches(case, words):
     return not words or any(w in case["name"] or w == case["op"] for w in words)
 
 
+# Where the tensors live: "cpu", or "cuda" with --device cuda (the inputs
+# are drawn on the CPU and moved, so both devices time the same values).
+DEVICE = "cpu"
+
+
 def uniform(gen, *shape, low=-1.0, high=1.0, grad=False):
-    t = torch.rand(*shape, generator=gen) * (high - low) + low
+    t = (torch.rand(*shape, generator=gen) * (high - low) + low).to(DEVICE)
     return t.requires_grad_(grad)
+
+
+def sync():
+    """Waits for the GPU's queued work, so that a wall-clock sample covers
+    it (a no-op on the CPU)."""
+    if DEVICE != "cpu":
+        torch.cuda.synchronize()
 
 
 def integer(keys, name, default=None):
@@ -137,7 +149,7 @@ def build(case, gen):
             c = shape[1]
             gamma = uniform(gen, c, low=0.5, high=1.5, grad=True)
             beta_t = uniform(gen, c, low=-0.5, high=0.5, grad=True)
-            mean, var = torch.zeros(c), torch.ones(c)
+            mean, var = torch.zeros(c, device=DEVICE), torch.ones(c, device=DEVICE)
             inputs = [x, gamma, beta_t]
 
             def fn():
@@ -151,7 +163,8 @@ def build(case, gen):
     if op == "softmax_xent":
         classes = integer(k, "classes")
         logits = uniform(gen, n, classes, low=-4.0, high=4.0, grad=True)
-        labels = torch.tensor([(i * 7919) % classes for i in range(n)], dtype=torch.long)
+        labels = torch.tensor([(i * 7919) % classes for i in range(n)], dtype=torch.long,
+                              device=DEVICE)
 
         def fwd():
             with torch.no_grad():
@@ -194,8 +207,11 @@ def unary_passes(fn, inputs, gen):
 
 
 def time_call(fn, repeat, min_ms):
+    fn()  # warm-up: allocations, cuDNN's algorithm choice
+    sync()
     t0 = time.perf_counter()
     fn()
+    sync()
     first = (time.perf_counter() - t0) * 1e3
     inner = 1 if first >= min_ms else min(10000, math.ceil(min_ms / max(first, 1e-4)))
     samples = []
@@ -203,12 +219,13 @@ def time_call(fn, repeat, min_ms):
         t0 = time.perf_counter()
         for _ in range(inner):
             fn()
+        sync()
         samples.append((time.perf_counter() - t0) * 1e3 / inner)
     return statistics.median(samples), min(samples), max(samples), inner
 
 
 def sgemm_rate(repeat, min_ms):
-    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    a, b = torch.rand(2048, 2048, device=DEVICE), torch.rand(2048, 2048, device=DEVICE)
     median, _, _, _ = time_call(lambda: torch.mm(a, b), repeat, min_ms)
     return 2.0 * 2048 ** 3 / (median * 1e6)
 
@@ -222,9 +239,20 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--shapes", default=os.path.join(HERE, "shapes_ops.txt"))
     parser.add_argument("--json")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="cuda: time on the first GPU")
+    parser.add_argument("--tf32", action="store_true",
+                        help="let matmul and cuDNN use TF32 (default: IEEE fp32, as cnn)")
     args = parser.parse_args()
     if args.repeat < 5:
         parser.error("--repeat needs at least 5")
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this PyTorch sees no GPU")
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.allow_tf32 = args.tf32
+    torch.backends.cudnn.benchmark = True  # as cnn, which finds algorithms once
     torch.set_num_threads(args.threads)
     words = [w for w in args.filter.split(",") if w]
     cases = [c for c in parse_cases(args.shapes, args.quick) if matches(c, words)]
@@ -262,7 +290,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"schema": "cnn-bench-ops/1", "tool": "pytorch", "version": torch.__version__,
-                       "device": f"cpu ({torch.get_num_threads()} threads)", "engine": "pytorch",
+                       "device": (torch.cuda.get_device_name(0) if DEVICE == "cuda"
+                                  else f"cpu ({torch.get_num_threads()} threads)"),
+                       "engine": "pytorch" + (" tf32" if args.tf32 else ""),
                        "threads": torch.get_num_threads(), "repeat": args.repeat,
                        "sgemm_gflops": sgemm, "results": results}, f, indent=1)
     return 0

@@ -59,6 +59,13 @@ static void init_devices(void)
     const char *det = getenv("CNN_DETERMINISTIC");
     int deterministic = det && *det && strcmp(det, "0") != 0;
     size_t workspace_limit = workspace_limit_from_env();
+    const char *math_env = getenv("CNN_MATH");
+    cnn_math math = math_env && strcasecmp(math_env, "tf32") == 0
+                        ? CNN_MATH_TF32
+                        : CNN_MATH_FP32;
+    if (math_env && math == CNN_MATH_FP32 && strcasecmp(math_env, "fp32") != 0)
+        cnn_log(CNN_LOG_WARN, "CNN_MATH=%s is not fp32 or tf32; using fp32",
+                math_env);
     for (int t = 0; t < CNN_DEVICE_TYPE_COUNT; ++t)
         for (int i = 0; i < CNN_MAX_DEVICES; ++i) {
             pthread_mutex_init(&devices[t][i].lock, NULL);
@@ -66,7 +73,7 @@ static void init_devices(void)
             devices[t][i].engine =
                 (t == CNN_CPU && engine == CNN_ENGINE_VENDOR) ? CNN_ENGINE_AUTO
                                                               : engine;
-            devices[t][i].math = CNN_MATH_FP32;
+            devices[t][i].math = math;
             devices[t][i].deterministic = deterministic;
             devices[t][i].workspace_limit = workspace_limit;
         }

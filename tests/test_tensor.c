@@ -297,6 +297,43 @@ START_TEST(cuda_module_absent_is_reported)
 }
 END_TEST
 
+/* The CPU's memory statistics count what tensors hold; the settings of
+ * a device (deterministic mode, workspace limit) are kept and checked. */
+START_TEST(cpu_memory_stats_and_device_settings)
+{
+    cnn_memory_stats before, during, after;
+    ck_assert_ok(cnn_device_memory_stats(cnn_cpu(), &before));
+    const int64_t n = 100000;
+    cnn_tensor *t = NULL;
+    ck_assert_ok(cnn_tensor_create(&t, cnn_cpu(), CNN_F32, 1, &n));
+    ck_assert_ok(cnn_device_memory_stats(cnn_cpu(), &during));
+    ck_assert_uint_ge(during.in_use, before.in_use + 4 * (size_t)n);
+    ck_assert_uint_ge(during.peak, during.in_use);
+    cnn_tensor_free(t);
+    ck_assert_ok(cnn_device_memory_stats(cnn_cpu(), &after));
+    ck_assert_uint_eq(after.in_use, before.in_use);
+    ck_assert_uint_eq(after.cached, 0);
+    ck_assert_ok(cnn_device_memory_trim(cnn_cpu()));
+    ck_assert_ok(cnn_device_memory_reset_peak(cnn_cpu()));
+    ck_assert_ok(cnn_device_memory_stats(cnn_cpu(), &after));
+    ck_assert_uint_eq(after.peak, after.in_use);
+    ck_assert_fails(cnn_device_memory_stats(cnn_cpu_n(40), &after),
+                    CNN_ERR_DEVICE, "cpu:40 does not exist");
+
+    ck_assert_ok(cnn_set_deterministic(cnn_cpu(), 1));
+    ck_assert_int_eq(cnn_get_deterministic(cnn_cpu()), 1);
+    ck_assert_ok(cnn_set_deterministic(cnn_cpu(), 0));
+    ck_assert_int_eq(cnn_get_deterministic(cnn_cpu()), 0);
+    ck_assert_uint_gt(cnn_get_workspace_limit(cnn_cpu()), 0);
+    ck_assert_ok(cnn_set_workspace_limit(cnn_cpu(), 4096));
+    ck_assert_uint_eq(cnn_get_workspace_limit(cnn_cpu()), 4096);
+    ck_assert_fails(cnn_set_workspace_limit(cnn_cpu(), 0),
+                    CNN_ERR_INVALID_ARGUMENT, "bytes is 0");
+    ck_assert_fails(cnn_set_deterministic(cnn_cpu_n(40), 1), CNN_ERR_DEVICE,
+                    "does not exist");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tensor");
@@ -306,6 +343,7 @@ int main(void)
     tcase_add_test(tc, fill_converts_to_each_dtype);
     tcase_add_test(tc, zeros_are_zero);
     tcase_add_test(tc, copy_and_views_share_or_copy_as_documented);
+    tcase_add_test(tc, cpu_memory_stats_and_device_settings);
     suite_add_tcase(s, tc);
     TCase *rng = cnn_test_case("random");
     tcase_add_test(rng, philox_known_answers);

@@ -110,6 +110,8 @@ typedef enum cnn_math {
     CNN_MATH_TF32
 } cnn_math;
 
+/* The environment variable CNN_MATH (fp32, tf32) sets every device's
+ * initial mode; FP32 when unset. */
 CNN_API cnn_status cnn_set_math(cnn_device dev, cnn_math math);
 CNN_API cnn_math cnn_get_math(cnn_device dev);
 
