@@ -53,6 +53,11 @@ const cnn_backend *cnn_cpu_backend(void);
 cnn_status cnn_device_acquire(const char *caller, cnn_device dev,
                               const cnn_backend **out);
 
+static inline bool cnn_device_same(cnn_device a, cnn_device b)
+{
+    return a.type == b.type && a.index == b.index;
+}
+
 /* Serialises calls on one device (DESIGN: calls on one device are
  * serialised inside the library). */
 void cnn_device_lock(cnn_device dev);

@@ -60,6 +60,7 @@ void cnn_net_free(cnn_net *net)
     free(net->buffer_names);
     free(net->buffers);
     cnn_tensor_free(net->loss);
+    cnn_tensor_free(net->labels);
     free(net);
 }
 

@@ -79,6 +79,8 @@ struct cnn_net {
     int last_training;  /* the mode of the last forward */
     uint64_t last_step; /* and its step (dropout masks) */
     cnn_tensor *loss;   /* [1] on the output's device */
+    cnn_tensor *labels; /* labels copied to the output's device, when the
+                         * caller's live elsewhere (made on first need) */
     bool has_loss_grad; /* cnn_net_loss filled the output's gradient */
 };
 

@@ -129,8 +129,27 @@ cnn_status cnn_net_loss(cnn_net *net, const cnn_tensor *labels, float *loss)
         return cnn_error(CNN_ERR_SHAPE, "%s: the output has %d dimensions; "
                          "the loss needs logits [N, classes]", caller,
                          out->ndim);
-    cnn_status s = cnn_softmax_cross_entropy(net->loss, out->grad, out->out,
-                                             labels);
+    cnn_status s = CNN_OK;
+    if (labels && !cnn_device_same(cnn_tensor_device(labels), out->device)) {
+        /* Labels from a host loader for logits on a GPU: copy them over,
+         * into a buffer kept for the next steps. */
+        if (net->labels && cnn_tensor_numel(net->labels) !=
+                               cnn_tensor_numel(labels)) {
+            cnn_tensor_free(net->labels);
+            net->labels = NULL;
+        }
+        if (!net->labels)
+            s = cnn_tensor_create(&net->labels, out->device,
+                                  cnn_tensor_dtype(labels),
+                                  cnn_tensor_ndim(labels),
+                                  cnn_tensor_dims(labels));
+        if (s == CNN_OK)
+            s = cnn_tensor_copy(net->labels, labels);
+        if (s != CNN_OK)
+            return cnn_error_prefix(caller, s);
+        labels = net->labels;
+    }
+    s = cnn_softmax_cross_entropy(net->loss, out->grad, out->out, labels);
     if (s == CNN_OK)
         s = cnn_tensor_read(net->loss, loss, sizeof *loss);
     if (s != CNN_OK)

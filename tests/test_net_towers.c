@@ -259,6 +259,32 @@ START_TEST(checkpoints_move_between_split_and_whole)
 }
 END_TEST
 
+/* Labels on another device than the logits (a host loader feeding a GPU
+ * net) are copied over: the same loss as labels beside the logits. */
+START_TEST(labels_on_another_device_give_the_same_loss)
+{
+    cnn_net *net = tiny_net(false, 8);
+    const int64_t dims[] = {BATCH, 3, 8, 8}, n = BATCH;
+    const int32_t labels[BATCH] = {1, 9};
+    cnn_tensor *x = NULL, *here = NULL, *there = NULL;
+    ck_assert_ok(cnn_tensor_create(&x, cnn_cpu(), CNN_F32, 4, dims));
+    ck_assert_ok(cnn_tensor_uniform(x, 2, -1.0f, 1.0f));
+    ck_assert_ok(cnn_tensor_create(&here, cnn_cpu(), CNN_I32, 1, &n));
+    ck_assert_ok(cnn_tensor_create(&there, cnn_cpu_n(1), CNN_I32, 1, &n));
+    ck_assert_ok(cnn_tensor_write(here, labels, sizeof labels));
+    ck_assert_ok(cnn_tensor_write(there, labels, sizeof labels));
+    float a, b;
+    ck_assert_ok(cnn_net_forward(net, x, 0, 0));
+    ck_assert_ok(cnn_net_loss(net, here, &a));
+    ck_assert_ok(cnn_net_loss(net, there, &b));
+    ck_assert_float_eq(a, b);
+    cnn_tensor_free(x);
+    cnn_tensor_free(here);
+    cnn_tensor_free(there);
+    cnn_net_free(net);
+}
+END_TEST
+
 START_TEST(shards_that_do_not_add_up_are_refused)
 {
     cnn_net *net = NULL;
@@ -287,6 +313,7 @@ int main(void)
     TCase *tc = cnn_test_case("towers");
     tcase_add_test(tc, one_seed_gives_the_same_weights_and_logits);
     tcase_add_test(tc, checkpoints_move_between_split_and_whole);
+    tcase_add_test(tc, labels_on_another_device_give_the_same_loss);
     tcase_add_test(tc, shards_that_do_not_add_up_are_refused);
     suite_add_tcase(s, tc);
     return cnn_test_run(s);
