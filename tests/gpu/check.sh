@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tests/gpu/check.sh OUTDIR - the whole GPU check, on a machine with an
 # NVIDIA GPU, within 5 minutes: build for that GPU, run the cuda-labelled
-# tests, time every op and the models on the GPU (and the models on the
-# CPU, for the speedup), run PyTorch on the same GPU side by side when it
-# is installed, and write the results into OUTDIR as they come, at most 8
-# files:
-#   check.log    every phase's commands, output and time
+# tests, train the small net one epoch on Fashion-MNIST on the GPU, time
+# every op and the models on the GPU (and the models on the CPU, for the
+# speedup), run PyTorch on the same GPU side by side when it is installed,
+# and write the results into OUTDIR as they come, at most 8 files:
+#   check.log    every phase's commands, output and time (the training
+#                run's last lines among them)
 #   info.txt     GPU, driver, CUDA, cuDNN, PyTorch; `cnn info`
 #   tests.log    ctest -L cuda
 #   cnn.json     cnn bench ops and models rows (GPU, and CPU models)
@@ -206,6 +207,15 @@ else
     gpu=no
     "$cnn" info 2>&1 | grep -q "^cuda devices: [1-9]" && gpu=yes
     if [ "$gpu" = yes ]; then
+        # The main job on the GPU: one epoch of the small net on
+        # Fashion-MNIST (the system's, or the carried copy).
+        if [ ! -d /usr/share/datasets/fashion-mnist ] &&
+            [ -d "$deps/usr/share/datasets/fashion-mnist" ]; then
+            export CNN_FASHION_MNIST=$deps/usr/share/datasets/fashion-mnist
+        fi
+        run train 35 150 "$work/train.txt" \
+            "$cnn" train --model small --device cuda:0 --epochs 1 \
+            --out "$work/train"
         run bench_ops 40 70 "$work/bench_ops.txt" \
             "$cnn" bench ops --device cuda:0 --quick --no-validate \
             --json "$work/cnn_ops_gpu.json"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # tests/gpu/fetch_deps.sh DIR - on a Debian machine with a package registry,
 # downloads what tests/gpu/check.sh needs and a GPU machine may lack (Check
-# and subunit for the tests, zlib's headers, pkg-config) and unpacks it
-# into DIR/usr (default .gpu-deps in the repository, which git ignores).
+# and subunit for the tests, zlib's headers, pkg-config, and Fashion-MNIST
+# for a training run, 30 MB) and unpacks it into DIR/usr (default
+# .gpu-deps in the repository, which git ignores).
 # Carry DIR to the GPU machine; check.sh finds it there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${1:-$root/.gpu-deps}
 packages=(check libsubunit0 libsubunit-dev zlib1g zlib1g-dev pkgconf
-          pkgconf-bin libpkgconf3)
+          pkgconf-bin libpkgconf3 dataset-fashion-mnist)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download "${packages[@]}")
