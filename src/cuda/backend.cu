@@ -30,6 +30,17 @@ static bool is_sticky(cudaError_t err)
     case cudaErrorAssert:
     case cudaErrorECCUncorrectable:
         return true;
+#ifndef CNN_CUDA_EMULATION
+    /* The rest of the runtime's "the process must be terminated" codes
+     * (driver_types.h), which the emulation never returns. A watchdog
+     * timeout in particular leaves the context unusable. */
+    case cudaErrorLaunchTimeout:
+    case cudaErrorContained:
+    case cudaErrorTensorMemoryLeak:
+    case cudaErrorMpsClientTerminated:
+    case cudaErrorExternalDevice:
+        return true;
+#endif
     default:
         return false;
     }
