@@ -3,8 +3,10 @@
  * over the elements, one launch per call on the device's stream. */
 #include "cuda_common.cuh"
 
-static __global__ void add_kernel(float *__restrict__ out,
-                                  const float *a, const float *b, int64_t n)
+/* out may be a or b (the net adds a gradient into itself: cnn_add(g, g,
+ * s)), so no pointer is __restrict__. */
+static __global__ void add_kernel(float *out, const float *a, const float *b,
+                                  int64_t n)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
