@@ -76,13 +76,15 @@ static cnn_status prepare(const cnn_op_args *args, const char *op,
     const cnn_conv2d_params *p =
         static_cast<const cnn_conv2d_params *>(args->params);
     c->p = p;
-    const int64_t sizes[11] = {w_dims[0], w_dims[1], w_dims[2], w_dims[3],
+    /* The filter's element count too: its strides are ints inside cuDNN. */
+    const int64_t sizes[12] = {w_dims[0], w_dims[1], w_dims[2], w_dims[3],
                                p->pad_h, p->pad_w, p->stride_h, p->stride_w,
-                               p->dilation_h, p->dilation_w, p->groups};
+                               p->dilation_h, p->dilation_w, p->groups,
+                               w_dims[0] * w_dims[1] * w_dims[2] * w_dims[3]};
     cnn_status s;
     if ((s = cnn_cudnn_begin(args, &c->ctx, &c->handle)) != CNN_OK)
         return s;
-    if (!cnn_cudnn_fits_int(op, 11, sizes))
+    if (!cnn_cudnn_fits_int(op, 12, sizes))
         return CNN_ERR_UNSUPPORTED;
     if ((s = c->x.set(c->ctx, op, x_dims)) != CNN_OK ||
         (s = c->y.set(c->ctx, op, y_dims)) != CNN_OK ||
@@ -153,10 +155,24 @@ static const char *dir_name(conv_dir dir)
 
 /* The workspace for a search: the most that one algorithm within the limit
  * needs (an algorithm whose size query fails is left to the search to
- * reject). */
+ * reject). Sizes beyond what the device could give are skipped as well:
+ * cuDNN has reported absurd sizes (2^63 and more) for some algorithms, and
+ * with a large limit one of those would fail the whole search with an
+ * out-of-memory (or wrap the aligned size computed from it) instead of
+ * leaving that one algorithm out. */
 static size_t search_workspace(const cnn_op_args *args, conv_dir dir,
                                const conv_call *c)
 {
+    size_t limit = args->workspace_limit;
+    cnn_memory_stats mem = {};
+    cnn_cuda_memory_stats(c->ctx, &mem);
+    if (mem.device_total > 0) {
+        /* Free to the driver, or ours to give back (the cache and the
+         * workspace this search replaces). */
+        size_t could = mem.device_free + mem.cached + c->ctx->workspace_size;
+        if (could < limit)
+            limit = could;
+    }
     size_t most = 0;
     int count = dir == DIR_FORWARD ? (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT
                 : dir == DIR_DATA  ? (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT
@@ -176,7 +192,7 @@ static size_t search_workspace(const cnn_op_args *args, conv_dir dir,
             st = cudnnGetConvolutionBackwardFilterWorkspaceSize(
                 c->handle, c->x.desc, c->y.desc, c->conv, c->w,
                 (cudnnConvolutionBwdFilterAlgo_t)a, &bytes);
-        if (st == CUDNN_STATUS_SUCCESS && bytes <= args->workspace_limit)
+        if (st == CUDNN_STATUS_SUCCESS && bytes <= limit)
             most = std::max(most, bytes);
     }
     return most;
