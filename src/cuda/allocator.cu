@@ -117,7 +117,10 @@ void cnn_cuda_free(cnn_cuda_context *ctx, void *ptr)
         p.cached.emplace(size, ptr);
         p.bytes_cached += size;
     } catch (const std::bad_alloc &) {
-        cudaFree(ptr); /* no room to remember it: give it back */
+        /* No room to remember it: give it back, once the work queued on
+         * it is done (as release_cache's callers wait first). */
+        cudaStreamSynchronize(ctx->stream);
+        cudaFree(ptr);
     }
 }
 
