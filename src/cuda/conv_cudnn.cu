@@ -32,7 +32,7 @@
 enum conv_dir { DIR_FORWARD, DIR_DATA, DIR_FILTER };
 
 /* What one search was for, as a flat list of numbers. */
-#define KEY_SIZE 19
+#define KEY_SIZE 20
 struct conv_entry {
     int64_t key[KEY_SIZE];
     int algo;
@@ -118,9 +118,19 @@ static cnn_status prepare(const cnn_op_args *args, const char *op,
                            "cudnnSetConvolutionMathType");
 }
 
+/* The alignment the three buffers share, up to 256 bytes: some cuDNN
+ * algorithms need aligned pointers, so an algorithm found on our
+ * allocator's (256-byte aligned) blocks may not run on a wrapped buffer
+ * that is only 4-byte aligned; each alignment gets its own search. */
+static int64_t shared_alignment(const void *x, const void *w, const void *y)
+{
+    uintptr_t bits = (uintptr_t)x | (uintptr_t)w | (uintptr_t)y | 256;
+    return (int64_t)(bits & (~bits + 1)); /* the lowest set bit */
+}
+
 static void make_key(const cnn_op_args *args, conv_dir dir,
                      const int64_t *x_dims, const int64_t *w_dims,
-                     int64_t key[KEY_SIZE])
+                     int64_t alignment, int64_t key[KEY_SIZE])
 {
     const cnn_conv2d_params *p =
         static_cast<const cnn_conv2d_params *>(args->params);
@@ -128,7 +138,7 @@ static void make_key(const cnn_op_args *args, conv_dir dir,
         dir, x_dims[0], x_dims[1], x_dims[2], x_dims[3], w_dims[0], w_dims[1],
         w_dims[2], w_dims[3], p->stride_h, p->stride_w, p->pad_h, p->pad_w,
         p->dilation_h, p->dilation_w, p->groups, args->math,
-        args->deterministic, (int64_t)args->workspace_limit};
+        args->deterministic, (int64_t)args->workspace_limit, alignment};
     std::copy(k, k + KEY_SIZE, key);
 }
 
@@ -224,12 +234,15 @@ static cnn_status search(const cnn_op_args *args, conv_dir dir,
 {
     cnn_cuda_context *ctx = c->ctx;
     size_t ws_bytes = search_workspace(args, dir, c);
-    /* Scratch for the filter gradient's output after the workspace,
-     * 256-byte aligned. */
+    /* Scratch for the filter gradient's output after the workspace, at
+     * dw's own offset within 256 bytes, so that the search sees dw's
+     * alignment (the cache key has it). */
     size_t ws_aligned = (ws_bytes + 255) & ~(size_t)255;
-    size_t out_bytes = 0;
-    if (dir == DIR_FILTER)
-        out_bytes = args->out[0]->bytes;
+    size_t out_bytes = 0, out_offset = 0;
+    if (dir == DIR_FILTER) {
+        out_offset = (uintptr_t)w & 255;
+        out_bytes = out_offset + args->out[0]->bytes;
+    }
     void *scratch = nullptr;
     cnn_status s = cnn_cuda_workspace(ctx, ws_aligned + out_bytes, &scratch);
     if (s != CNN_OK)
@@ -255,7 +268,8 @@ static cnn_status search(const cnn_op_args *args, conv_dir dir,
     } else {
         cudnnConvolutionBwdFilterAlgoPerf_t
             perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        void *dw_scratch = static_cast<char *>(scratch) + ws_aligned;
+        void *dw_scratch = static_cast<char *>(scratch) + ws_aligned +
+                           out_offset;
         st = cudnnFindConvolutionBackwardFilterAlgorithmEx(
             c->handle, c->x.desc, x, c->y.desc, y, c->conv, c->w, dw_scratch,
             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf, scratch,
@@ -297,7 +311,7 @@ static cnn_status choose(const cnn_op_args *args, conv_dir dir,
         ctx->conv_algos = cache;
     }
     conv_entry e;
-    make_key(args, dir, x_dims, w_dims, e.key);
+    make_key(args, dir, x_dims, w_dims, shared_alignment(x, w, y), e.key);
     for (const conv_entry &known : cache->entries)
         if (std::equal(e.key, e.key + KEY_SIZE, known.key)) {
             *out = known;
