@@ -329,6 +329,13 @@ static bool cuda_supports(const cnn_op_args *args)
 
 static cnn_status run_op(const cnn_op_args *args)
 {
+    cnn_op_fn vendor = vendor_ops[args->op], native = native_ops[args->op];
+    if (args->engine == CNN_ENGINE_AUTO && vendor && native) {
+        /* AUTO: cuDNN first; what it refuses (e.g. a tensor beyond its int
+         * sizes) runs on our kernel instead. */
+        cnn_status s = vendor(args);
+        return s == CNN_ERR_UNSUPPORTED ? native(args) : s;
+    }
     return engine_op(args)(args);
 }
 
