@@ -14,8 +14,8 @@ typedef struct bench_peak {
 } bench_peak;
 
 /* Measures one thread's peak with a tight loop of independent FMA chains
- * (best of three; also all `threads` at once, for the report), and fills
- * *out with `threads` times it. */
+ * (best of ten; also all `threads` at once, best of three, for the
+ * report), and fills *out with `threads` times it. */
 void bench_peak_measure(int threads, bench_peak *out);
 
 #endif /* CNN_BENCH_PEAK_H */

@@ -36,6 +36,7 @@ def step(proc, log, expect):
             raise SystemExit(f"compare_models.py: {expect} ended early "
                              f"(exit {proc.wait()}); see its log")
         log.write(line)
+        log.flush()  # the logs show how far a long run has come
         if line.startswith("@ "):
             words = line.split()[1:]
             if words[0] == "error":
@@ -84,7 +85,10 @@ def main():
     pairs = {}  # (model, mode) -> [(cnn ms, torch ms)]
     batches = {}
     for _ in range(phases):
-        got = {side: step(procs[side], logs[side], side) for side in procs}
+        # PyTorch first in the first phase: its "@ peak" line comes after
+        # its import, so cnn then measures the FMA peak on an idle peer.
+        order = ("torch", "cnn") if not batches and not pairs else procs
+        got = {side: step(procs[side], logs[side], side) for side in order}
         c, t = got["cnn"], got["torch"]
         if c[0] != t[0] or (c[0] != "peak" and c[:3] != t[:3]):
             raise SystemExit(f"compare_models.py: out of step: {c} {t}")
