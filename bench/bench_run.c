@@ -77,17 +77,23 @@ static void validate(const bench_options *o, const bench_kind *kind,
     bench_op ops[2];
     const cnn_engine engines[2] = {CNN_ENGINE_REFERENCE, o->engine};
     cnn_status s[2][BENCH_PASSES] = {{CNN_OK, CNN_OK}, {CNN_OK, CNN_OK}};
-    cnn_engine saved = cnn_get_engine(o->device);
+    /* The reference is the CPU's plain loops: on a GPU the same seeded
+     * inputs are made on the CPU for it. */
+    const cnn_device devices[2] = {
+        o->device.type == CNN_CPU ? o->device : cnn_cpu(), o->device};
+    cnn_engine saved[2] = {cnn_get_engine(devices[0]),
+                           cnn_get_engine(devices[1])};
     for (int e = 0; e < 2; ++e) {
-        cnn_status setup = bench_op_setup(&ops[e], kind, c, 1, o->device)
+        cnn_status setup = bench_op_setup(&ops[e], kind, c, 1, devices[e])
                                ? ops[e].status
                                : CNN_ERR_INVALID_ARGUMENT;
-        cnn_set_engine(o->device, engines[e]);
+        cnn_set_engine(devices[e], engines[e]);
         for (int p = 0; p < BENCH_PASSES; ++p)
             if (ops[e].pass[p].present)
                 s[e][p] = setup != CNN_OK ? setup : kind->run(&ops[e], p);
     }
-    cnn_set_engine(o->device, saved);
+    cnn_set_engine(devices[1], saved[1]);
+    cnn_set_engine(devices[0], saved[0]);
     for (int p = 0; p < BENCH_PASSES; ++p) {
         const bench_pass *pass = &ops[0].pass[p];
         v->err[p] = -1.0;
