@@ -13,6 +13,7 @@
 #include "bench_peak.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -107,16 +108,17 @@ static double run_threads(int threads, int isa)
 {
     pthread_t tid[256];
     job jobs[256];
-    int started = 0;
+    bool started[256] = {false};
     double t0 = seconds();
     for (int t = 1; t < threads && t < 256; ++t) {
         jobs[t].isa = isa;
-        started += pthread_create(&tid[t], NULL, run_job, &jobs[t]) == 0;
+        started[t] = pthread_create(&tid[t], NULL, run_job, &jobs[t]) == 0;
     }
     jobs[0].isa = isa;
     run_job(&jobs[0]);
-    for (int t = 1; t <= started; ++t)
-        pthread_join(tid[t], NULL);
+    for (int t = 1; t < threads && t < 256; ++t)
+        if (started[t])
+            pthread_join(tid[t], NULL);
     return seconds() - t0;
 }
 
