@@ -151,14 +151,23 @@ def say(args, text):
     sys.stdout.flush()
 
 
+def sync(args):
+    """Waits for the GPU's queued work, so that a wall-clock sample covers
+    it (the CPU's work is done on return)."""
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+
+
 def time_mode(args, name, batch, step, train):
-    row = {"model": name, "device": "cpu", "mode": "train" if train else
+    row = {"model": name, "device": args.device, "mode": "train" if train else
            "forward", "batch": batch, "status": "ok", "note": ""}
     gate(args)
     last = 0.0
     for _ in range(args.warmup):
+        sync(args)
         t0 = time.perf_counter()
         loss = step()
+        sync(args)
         last = (time.perf_counter() - t0) * 1e3
     inner = 1 if last >= args.min_ms else min(1000, math.ceil(
         args.min_ms / max(last, 1e-3)))
@@ -166,9 +175,11 @@ def time_mode(args, name, batch, step, train):
     samples = []
     for k in range(args.samples):
         gate(args)
+        sync(args)
         t0 = time.perf_counter()
         for _ in range(inner):
             loss = step()
+        sync(args)
         samples.append((time.perf_counter() - t0) * 1e3 / inner)
         say(args, f"sample {name} {row['mode']} {k} {samples[-1]:.6f}")
     median = statistics.median(samples)
@@ -186,8 +197,9 @@ def run_model(args, name):
     gate(args)
     torch.manual_seed(args.seed)
     model, shape, classes = build(name)
-    x = torch.randn(batch, *shape)
-    y = torch.randint(0, classes, (batch,))
+    model = model.to(args.device)  # the batch already on the device, as cnn's
+    x = torch.randn(batch, *shape).to(args.device)
+    y = torch.randint(0, classes, (batch,)).to(args.device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
                           weight_decay=5e-4)
     say(args, f"setup {name} batch {batch}")
@@ -221,9 +233,18 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lockstep", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="cuda: time on the first GPU")
+    parser.add_argument("--tf32", action="store_true",
+                        help="let matmul and cuDNN use TF32 (default: IEEE fp32, as cnn)")
     args = parser.parse_args()
     if args.samples < 5 or args.warmup < 1:
         parser.error("--samples needs at least 5, --warmup at least 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this PyTorch sees no GPU")
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.allow_tf32 = args.tf32
+    torch.backends.cudnn.benchmark = True  # as cnn, which finds algorithms once
     torch.set_num_threads(args.threads)
     print(f"peer_torch_models.py: PyTorch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
@@ -244,6 +265,9 @@ def main():
             json.dump({"schema": "cnn-bench-models/1", "tool": "pytorch",
                        "version": torch.__version__,
                        "threads": torch.get_num_threads(),
+                       "device": (torch.cuda.get_device_name(0)
+                                  if args.device == "cuda" else "cpu"),
+                       "math": "tf32" if args.tf32 else "fp32",
                        "peak_gflops": None, "peak_method": "",
                        "results": rows}, f, indent=1)
 
