@@ -312,15 +312,25 @@ cnn_status cnn_net_concat(cnn_net *net, const cnn_node *inputs, int count,
                   &n);
 }
 
+/* Node `id` of a net not yet set up (placement and sharding are fixed at
+ * setup), or NULL with an error naming `caller`. */
+static node *node_before_setup(const char *caller, cnn_net *net, cnn_node id)
+{
+    node *n = cnn_net_node(caller, net, id);
+    if (n && net->batch > 0) {
+        cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: the net is already set up",
+                  caller);
+        return NULL;
+    }
+    return n;
+}
+
 cnn_status cnn_net_set_device(cnn_net *net, cnn_node id, cnn_device device)
 {
     static const char caller[] = "cnn_net_set_device";
-    node *n = cnn_net_node(caller, net, id);
+    node *n = node_before_setup(caller, net, id);
     if (!n)
         return CNN_ERR_INVALID_ARGUMENT;
-    if (net->batch > 0)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: the net is already set up", caller);
     cnn_status s = cnn_device_check(device);
     if (s != CNN_OK)
         return cnn_error_prefix(caller, s);
@@ -344,12 +354,9 @@ cnn_status cnn_net_set_engine(cnn_net *net, cnn_node id, cnn_engine engine)
 cnn_status cnn_net_set_shard(cnn_net *net, cnn_node id, int shard, int shards)
 {
     static const char caller[] = "cnn_net_set_shard";
-    node *n = cnn_net_node(caller, net, id);
+    node *n = node_before_setup(caller, net, id);
     if (!n)
         return CNN_ERR_INVALID_ARGUMENT;
-    if (net->batch > 0)
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: the net is already set up", caller);
     if (n->kind != NODE_CONV && n->kind != NODE_LINEAR)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "%s: node %d is not a conv or linear layer", caller,
