@@ -191,8 +191,9 @@ static void plot(const char *folder, const char *csv_path)
             "set datafile separator ','\n"
             "set key autotitle columnhead\n"
             "set multiplot layout 1,2\n"
-            /* Half an epoch of margin: a single epoch is a range too. */
-            "set offsets 0.5, 0.5, 0, 0\n"
+            /* From half an epoch before the first to half after the last,
+             * so that a single epoch is a range too. */
+            "set xrange [0.5:*]\nset offsets 0, 0.5, 0, 0\n"
             "set xlabel 'epoch'\nset title 'loss'\n"
             "plot '%s' using 1:4 with linespoints title 'train', "
             "'' using 1:6 with linespoints title 'test'\n"
