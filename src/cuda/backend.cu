@@ -369,6 +369,11 @@ static void register_ops(cnn_backend *b)
     cnn_cuda_register_dropout(native_ops);
     cnn_cuda_register_concat(native_ops);
     cnn_cuda_register_sgd(native_ops);
+    cnn_cuda_register_pool(native_ops);
+    cnn_cuda_register_lrn(native_ops);
+    cnn_cuda_register_batchnorm(native_ops);
+    cnn_cuda_register_linear(native_ops);
+    cnn_cuda_register_conv(native_ops);
 #ifndef CNN_CUDA_EMULATION
     cnn_cuda_register_linear_cublas(vendor_ops);
 #ifdef CNN_HAVE_CUDNN

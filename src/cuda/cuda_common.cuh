@@ -74,6 +74,11 @@ void cnn_cuda_register_loss(cnn_op_fn *native);
 void cnn_cuda_register_dropout(cnn_op_fn *native);
 void cnn_cuda_register_concat(cnn_op_fn *native);
 void cnn_cuda_register_sgd(cnn_op_fn *native);
+void cnn_cuda_register_pool(cnn_op_fn *native);
+void cnn_cuda_register_lrn(cnn_op_fn *native);
+void cnn_cuda_register_batchnorm(cnn_op_fn *native);
+void cnn_cuda_register_linear(cnn_op_fn *native);
+void cnn_cuda_register_conv(cnn_op_fn *native);
 #ifndef CNN_CUDA_EMULATION
 void cnn_cuda_register_linear_cublas(cnn_op_fn *vendor);
 #ifdef CNN_HAVE_CUDNN

@@ -1,0 +1,8 @@
+/* src/cuda/conv.cu - our own kernels for the conv ops (native engine; also
+ * built under the CPU emulation of CUDA). */
+#include "cuda_common.cuh"
+
+void cnn_cuda_register_conv(cnn_op_fn *native)
+{
+    (void)native; /* no kernels yet */
+}
