@@ -2,8 +2,8 @@
 # tests/gpu/check.sh OUTDIR - the whole GPU check, on a machine with an
 # NVIDIA GPU, within 5 minutes: build for that GPU, run the cuda-labelled
 # tests, train the small net one epoch on Fashion-MNIST on the GPU, time
-# every op and the models on the GPU (and the models on the CPU, for the
-# speedup), run PyTorch on the same GPU side by side when it is installed,
+# every op and the models on the GPU (cuDNN/cuBLAS, and our own kernels
+# for the models; the models on the CPU, for the speedup), run PyTorch on the same GPU side by side when it is installed,
 # and write the results into OUTDIR as they come, at most 8 files:
 #   check.log    every phase's commands, output and time (the training
 #                run's last lines among them)
@@ -226,6 +226,11 @@ else
             env CNN_MATH=tf32 "$cnn" bench models --device cuda:0 \
             --models alexnet,resnet50 --samples 5 \
             --json "$work/cnn_models_gpu_tf32.json"
+        # Our own kernels against cuDNN/cuBLAS on the same models.
+        run bench_models_native 25 45 "$work/bench_models_native.txt" \
+            env CNN_ENGINE=native "$cnn" bench models --device cuda:0 \
+            --models small,resnet18,alexnet --samples 5 \
+            --json "$work/cnn_models_gpu_native.json"
         # The CPU side of the speedup: the models at a small batch (the
         # CPU takes seconds per step at the GPU's batch).
         run bench_models_cpu 35 35 "$work/bench_models_cpu.txt" \

@@ -76,6 +76,19 @@ def models_table(cnn, torch):
     return lines, plot
 
 
+def engines_table(cnn):
+    vendor, native = model_rows(cnn.get("models_gpu")), model_rows(cnn.get("models_gpu_native"))
+    lines = ["## Engines on the GPU (images/s: AUTO = cuDNN/cuBLAS where they have the op, NATIVE = our kernels)",
+             "", "| model | mode | AUTO | NATIVE | NATIVE / AUTO |", "| --- | --- | --- | --- | --- |"]
+    for key in sorted(native):
+        a, n = vendor.get(key), native[key]
+        ratio = n["images_per_s"] / a["images_per_s"] if a else None
+        lines.append("| {} | {} | {} | {} | {} |".format(
+            key[0], key[1], fmt(a["images_per_s"] if a else None),
+            fmt(n["images_per_s"]), fmt(ratio, "{:.2f}x")))
+    return lines
+
+
 def ops_table(cnn, torch):
     mine, theirs = op_rows(cnn.get("ops_gpu")), op_rows(torch.get("ops_gpu"))
     lines = ["## Ops on the GPU (median ms; ratio = PyTorch time / cnn time)", "",
@@ -130,7 +143,7 @@ def main():
     if os.path.exists(info):
         with open(info) as f:
             lines += ["```"] + f.read().splitlines()[:12] + ["```", ""]
-    lines += models + [""] + ops_table(cnn, torch) + [""]
+    lines += models + [""] + engines_table(cnn) + [""] + ops_table(cnn, torch) + [""]
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(lines))
     print(plot_speedup(points, os.path.join(out, "speedup.png")))
