@@ -3,6 +3,7 @@
  * record metrics (CSV, and a PNG plot through gnuplot when it is there).
  * Ctrl-C saves a checkpoint at the current batch and exits; --resume
  * continues from one exactly as if the run had never stopped. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -78,6 +79,28 @@ static int fail(const char *command, cnn_status s)
             goto done;                                                      \
         }                                                                   \
     } while (0)
+
+/* mkdir -p: the folder and every missing parent; 0 when it exists (and
+ * is writable) at the end, else -1 with errno set. */
+static int make_folders(const char *path)
+{
+    char buf[2048];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; ++p) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return access(buf, W_OK);
+}
 
 /* Opens the training or test half of the data set named by `data`:
  * "fashion-mnist" (Debian's package, or $CNN_FASHION_MNIST) or a folder
@@ -306,9 +329,9 @@ int cnn_tool_train(int argc, char **argv)
         snprintf(folder, sizeof folder, "%s", out_dir);
     else
         snprintf(folder, sizeof folder, "runs/%s", model);
-    mkdir("runs", 0755);
-    if (mkdir(folder, 0755) != 0 && access(folder, W_OK) != 0) {
-        fprintf(stderr, "cnn train: cannot create the folder %s\n", folder);
+    if (make_folders(folder) != 0) {
+        fprintf(stderr, "cnn train: cannot create the folder %s: %s\n",
+                folder, strerror(errno));
         return 1;
     }
     snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", folder);
