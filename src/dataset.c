@@ -7,15 +7,59 @@
 #include <zlib.h>
 
 #include "core.h"
+#include "dataset_impl.h"
 
-struct cnn_dataset {
-    int64_t count;
-    int64_t channels, height, width;
-    int classes;
+/* An IDX data set's state: every image held in memory. */
+typedef struct idx_data {
     uint8_t *pixels; /* count * channels * height * width */
     int32_t *labels; /* count */
     float mean, std;
-};
+} idx_data;
+
+static void idx_destroy(void *impl)
+{
+    idx_data *d = impl;
+    if (!d)
+        return;
+    free(d->pixels);
+    free(d->labels);
+    free(d);
+}
+
+static cnn_status idx_get(const cnn_dataset *ds, int64_t index, uint64_t seed,
+                          int64_t epoch, float *image, int32_t *label)
+{
+    (void)seed;
+    (void)epoch;
+    const idx_data *d = ds->impl;
+    if (image) {
+        int64_t n = ds->channels * ds->height * ds->width;
+        const uint8_t *src = d->pixels + index * n;
+        const float scale = 1.0f / 255.0f, inv_std = 1.0f / d->std;
+        for (int64_t i = 0; i < n; ++i)
+            image[i] = ((float)src[i] * scale - d->mean) * inv_std;
+    }
+    if (label)
+        *label = d->labels[index];
+    return CNN_OK;
+}
+
+static const cnn_dataset_source idx_source = {"idx", idx_get, idx_destroy};
+
+cnn_status cnn_dataset_make(cnn_dataset **out, const cnn_dataset_source *src,
+                            void *impl, int64_t count, int64_t channels,
+                            int64_t height, int64_t width, int classes)
+{
+    cnn_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds) {
+        src->destroy(impl);
+        return cnn_error(CNN_ERR_OUT_OF_MEMORY, "no memory for a %s data set",
+                         src->kind);
+    }
+    *ds = (cnn_dataset){src, count, channels, height, width, classes, impl};
+    *out = ds;
+    return CNN_OK;
+}
 
 /* Reads a whole file (gzip or plain) into memory. */
 static cnn_status read_file(const char *caller, const char *path,
@@ -130,41 +174,38 @@ cnn_status cnn_dataset_open_idx(cnn_dataset **out, const char *images_path,
                       "%lld labels", caller, images_path,
                       (long long)image_dims[0], labels_path,
                       (long long)label_dims[0]);
-    cnn_dataset *ds = NULL;
+    idx_data *d = NULL;
+    int classes = 0;
     if (s == CNN_OK) {
-        ds = calloc(1, sizeof *ds);
+        d = calloc(1, sizeof *d);
         size_t pixel_bytes = (size_t)(image_dims[0] * image_dims[1] *
                                       image_dims[2]);
-        if (ds) {
-            ds->pixels = malloc(pixel_bytes);
-            ds->labels = malloc((size_t)label_dims[0] * sizeof *ds->labels);
+        if (d) {
+            d->pixels = malloc(pixel_bytes);
+            d->labels = malloc((size_t)label_dims[0] * sizeof *d->labels);
         }
-        if (!ds || !ds->pixels || !ds->labels) {
+        if (!d || !d->pixels || !d->labels) {
             s = cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory for %lld "
                           "images", caller, (long long)image_dims[0]);
         } else {
-            memcpy(ds->pixels, pixels, pixel_bytes);
-            ds->count = image_dims[0];
-            ds->channels = 1;
-            ds->height = image_dims[1];
-            ds->width = image_dims[2];
-            ds->mean = mean;
-            ds->std = std;
-            for (int64_t i = 0; i < ds->count; ++i) {
-                ds->labels[i] = label_bytes[i];
-                if (label_bytes[i] + 1 > ds->classes)
-                    ds->classes = label_bytes[i] + 1;
+            memcpy(d->pixels, pixels, pixel_bytes);
+            d->mean = mean;
+            d->std = std;
+            for (int64_t i = 0; i < label_dims[0]; ++i) {
+                d->labels[i] = label_bytes[i];
+                if (label_bytes[i] + 1 > classes)
+                    classes = label_bytes[i] + 1;
             }
         }
     }
     free(images);
     free(labels);
     if (s != CNN_OK) {
-        cnn_dataset_free(ds);
+        idx_destroy(d);
         return s;
     }
-    *out = ds;
-    return CNN_OK;
+    return cnn_dataset_make(out, &idx_source, d, image_dims[0], 1,
+                            image_dims[1], image_dims[2], classes);
 }
 
 cnn_status cnn_dataset_open_fashion_mnist(cnn_dataset **out,
@@ -200,8 +241,7 @@ void cnn_dataset_free(cnn_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->pixels);
-    free(ds->labels);
+    ds->source->destroy(ds->impl);
     free(ds);
 }
 
@@ -216,6 +256,24 @@ void cnn_dataset_image_shape(const cnn_dataset *ds, int64_t dims[3])
     dims[2] = ds ? ds->width : 0;
 }
 
+cnn_status cnn_dataset_get_sample(const cnn_dataset *ds, int64_t index,
+                                  uint64_t seed, int64_t epoch, float *image,
+                                  int32_t *label)
+{
+    if (!ds)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_dataset_get_sample: ds is NULL");
+    if (index < 0 || index >= ds->count)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_dataset_get_sample: index %lld is outside "
+                         "[0, %lld)", (long long)index, (long long)ds->count);
+    if (epoch < 0)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_dataset_get_sample: epoch %lld is negative",
+                         (long long)epoch);
+    return ds->source->get(ds, index, seed, epoch, image, label);
+}
+
 cnn_status cnn_dataset_get(const cnn_dataset *ds, int64_t index, float *image,
                            int32_t *label)
 {
@@ -225,14 +283,5 @@ cnn_status cnn_dataset_get(const cnn_dataset *ds, int64_t index, float *image,
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "cnn_dataset_get: index %lld is outside [0, %lld)",
                          (long long)index, (long long)ds->count);
-    if (image) {
-        int64_t n = ds->channels * ds->height * ds->width;
-        const uint8_t *src = ds->pixels + index * n;
-        const float scale = 1.0f / 255.0f, inv_std = 1.0f / ds->std;
-        for (int64_t i = 0; i < n; ++i)
-            image[i] = ((float)src[i] * scale - ds->mean) * inv_std;
-    }
-    if (label)
-        *label = ds->labels[index];
-    return CNN_OK;
+    return ds->source->get(ds, index, 0, 0, image, label);
 }

@@ -56,10 +56,22 @@ CNN_API void cnn_dataset_image_shape(const cnn_dataset *ds, int64_t dims[3]);
 CNN_API int cnn_dataset_classes(const cnn_dataset *ds);
 
 /* Copies sample `index` into image (channels * height * width floats,
- * normalised) and *label. Either output may be NULL.
+ * normalised) and *label. Either output may be NULL. For a data set with a
+ * random transform this is the sample of epoch 0 under seed 0.
  * CNN_ERR_INVALID_ARGUMENT for an index out of range. */
 CNN_API cnn_status cnn_dataset_get(const cnn_dataset *ds, int64_t index,
                                    float *image, int32_t *label);
+
+/* Sample `index` as a loader delivers it in epoch `epoch` of a run seeded
+ * with `seed`: every random choice of the data set's transform is drawn from
+ * Philox(seed, epoch, index), so the result does not depend on which thread
+ * asks or when. Either output may be NULL. CNN_ERR_INVALID_ARGUMENT for an
+ * index out of range or a negative epoch; CNN_ERR_IO or CNN_ERR_FORMAT, with
+ * the file and the reason in cnn_last_error(), for a sample that cannot be
+ * read. Thread-safe. */
+CNN_API cnn_status cnn_dataset_get_sample(const cnn_dataset *ds, int64_t index,
+                                          uint64_t seed, int64_t epoch,
+                                          float *image, int32_t *label);
 
 typedef struct cnn_loader cnn_loader;
 
