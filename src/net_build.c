@@ -304,9 +304,12 @@ cnn_status cnn_net_add(cnn_net *net, cnn_node a, cnn_node b, cnn_node *out)
 cnn_status cnn_net_concat(cnn_net *net, const cnn_node *inputs, int count,
                           cnn_node *out)
 {
-    if (!inputs || count < 1)
+    if (!inputs || count < 1 || count > CNN_NET_MAX_CONCAT_INPUTS)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "cnn_net_concat: needs at least one input");
+                         "cnn_net_concat: count is %d; a concat reads 1 to "
+                         "%d inputs (CNN_NET_MAX_CONCAT_INPUTS)%s", count,
+                         CNN_NET_MAX_CONCAT_INPUTS,
+                         inputs ? "" : " and inputs is NULL");
     node *n;
     return append("cnn_net_concat", net, NODE_CONCAT, inputs, count, NULL, out,
                   &n);
@@ -361,10 +364,12 @@ cnn_status cnn_net_set_shard(cnn_net *net, cnn_node id, int shard, int shards)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "%s: node %d is not a conv or linear layer", caller,
                          id);
-    if (shards < 1 || shards > 64 || shard < 0 || shard >= shards)
+    if (shards < 1 || shards > CNN_NET_MAX_SHARDS || shard < 0 ||
+        shard >= shards)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: shard %d of %d (want 0 <= shard < shards <= 64)",
-                         caller, shard, shards);
+                         "%s: shard %d of %d (want 0 <= shard < shards <= %d, "
+                         "CNN_NET_MAX_SHARDS)", caller, shard, shards,
+                         CNN_NET_MAX_SHARDS);
     n->shard = shard;
     n->shards = shards;
     return CNN_OK;

@@ -64,40 +64,6 @@ cnn_status cnn_net_node_shape(const cnn_net *net, cnn_node id, int *ndim,
     return CNN_OK;
 }
 
-static const char *kind_label(node_kind kind)
-{
-    static const char *const labels[] = {
-        "input", "conv", "batchnorm", "relu", "pool", "avgpool",
-        "lrn", "flatten", "linear", "dropout", "add", "concat"};
-    return labels[kind];
-}
-
-/* Multiply-adds of one image's forward pass, counted as 2 FLOPs each;
- * elementwise layers count one FLOP per output value. */
-static double forward_flops(const cnn_net *net, const node *n)
-{
-    double per_image = 1.0;
-    for (int d = 1; d < n->ndim; ++d)
-        per_image *= (double)n->dims[d];
-    switch (n->kind) {
-    case NODE_CONV: {
-        const int64_t *w = cnn_tensor_dims(n->weight);
-        return 2.0 * per_image * (double)(w[1] * w[2] * w[3]);
-    }
-    case NODE_LINEAR:
-        return 2.0 * per_image * (double)net->nodes[n->inputs[0]].dims[1];
-    case NODE_POOL:
-        return per_image * (double)(n->pool.kernel_h * n->pool.kernel_w);
-    case NODE_LRN:
-        return per_image * (double)(n->lrn.size + 4);
-    case NODE_INPUT:
-    case NODE_FLATTEN:
-        return 0.0;
-    default:
-        return per_image;
-    }
-}
-
 cnn_status cnn_net_summary(const cnn_net *net, FILE *out)
 {
     if (!net || !out || net->batch == 0)
@@ -124,10 +90,10 @@ cnn_status cnn_net_summary(const cnn_net *net, FILE *out)
             snprintf(shape, sizeof shape, "%lld", (long long)n->dims[1]);
         int64_t params = (n->weight ? cnn_tensor_numel(n->weight) : 0) +
                          (n->bias ? cnn_tensor_numel(n->bias) : 0);
-        double flops = forward_flops(net, n);
+        double flops = cnn_layer_kind(n)->flops(net, n);
         cnn_device_format(n->device, dev, sizeof dev);
         fprintf(out, "%-4d %-10s %-22s %-16s %12lld %12.1f  %s\n", id,
-                kind_label(n->kind), name, shape,
+                cnn_layer_kind(n)->label, name, shape,
                 (long long)params, flops / 1e6, dev);
         total_params += params;
         total_flops += flops;

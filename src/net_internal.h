@@ -1,6 +1,7 @@
 /* src/net_internal.h - the graph behind cnn_net, shared by the net's files
  * (net_build.c: adding nodes; net_setup.c: shapes, memory, init;
- * net_run.c: forward and backward; net_info.c: accessors and summary). */
+ * net_layers.c: what each kind of layer does; net_run.c: forward and
+ * backward; net_info.c: accessors and summary). */
 #ifndef CNN_NET_INTERNAL_H
 #define CNN_NET_INTERNAL_H
 
@@ -8,19 +9,12 @@
 #include "cnn/train.h"
 #include "core.h"
 
+/* The layer kinds, one per line of src/net_layers.def. */
 typedef enum node_kind {
-    NODE_INPUT,
-    NODE_CONV,
-    NODE_BATCHNORM,
-    NODE_RELU,
-    NODE_POOL,
-    NODE_GLOBAL_AVGPOOL,
-    NODE_LRN,
-    NODE_FLATTEN,
-    NODE_LINEAR,
-    NODE_DROPOUT,
-    NODE_ADD,
-    NODE_CONCAT
+#define CNN_LAYER(KIND, ...) NODE_##KIND,
+#include "net_layers.def"
+#undef CNN_LAYER
+    NODE_KIND_COUNT
 } node_kind;
 
 typedef struct node {
@@ -112,6 +106,50 @@ static inline int cnn_net_param_shards(const cnn_net *net, int i)
     int shards = cnn_net_param_node(net, i)->shards;
     return shards > 1 ? shards : 1;
 }
+
+/* What a kind of layer does, one entry per line of src/net_layers.def
+ * (cnn_layer_kinds[n->kind]); src/net_layers.c holds the functions. */
+#define CNN_LAYER_VARIADIC (-1) /* inputs: 1 to CNN_NET_MAX_CONCAT_INPUTS */
+typedef struct layer_kind {
+    const char *name;  /* in errors: "conv2d" */
+    const char *label; /* the summary's layer column: "conv" */
+    int inputs;        /* how many it reads, or CNN_LAYER_VARIADIC */
+    /* Sets n->ndim and n->dims from the inputs' (already inferred). On an
+     * error returns its status and writes why into `why` (or leaves it
+     * empty when cnn_last_error() says it). */
+    cnn_status (*infer)(const cnn_net *net, node *n, char *why, size_t size);
+    /* Before the net allocates the node's activation and gradient: makes
+     * its parameters and buffers, or sets n->out to a view. */
+    cnn_status (*allocate)(const cnn_net *net, node *n);
+    /* Computes n->out from the inputs (cnn_net_input_value). */
+    cnn_status (*forward)(cnn_net *net, cnn_node id, int training,
+                          uint64_t step);
+    /* From n->grad: adds into the parameter gradients and writes each
+     * input's gradient into cnn_net_grad_target, then
+     * cnn_net_grad_commit. */
+    cnn_status (*backward)(cnn_net *net, cnn_node id);
+    /* FLOPs of one image's forward pass (a multiply-add counts 2). */
+    double (*flops)(const cnn_net *net, const node *n);
+} layer_kind;
+
+extern const layer_kind cnn_layer_kinds[NODE_KIND_COUNT];
+
+static inline const layer_kind *cnn_layer_kind(const node *n)
+{
+    return &cnn_layer_kinds[n->kind];
+}
+
+/* src/net_run.c: the edges as a layer's forward and backward see them.
+ * input_value: input i's activation on node n's device (staged there when
+ * its producer lives elsewhere). grad_target: where n writes the gradient
+ * of its input i (NULL when that input needs none: the net's input);
+ * grad_commit: completes it once written (brings it to the input's device,
+ * adds it to what other readers wrote). Take one input's target and commit
+ * it before the next input's: an input read twice (a + a) gets both. */
+const cnn_tensor *cnn_net_input_value(const cnn_net *net, const node *n,
+                                      int i);
+cnn_tensor *cnn_net_grad_target(cnn_net *net, const node *n, int i);
+cnn_status cnn_net_grad_commit(cnn_net *net, const node *n, int i);
 
 /* The node, or NULL with an error naming `caller` when id is not one. */
 node *cnn_net_node(const char *caller, const cnn_net *net, cnn_node id);

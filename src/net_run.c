@@ -1,5 +1,6 @@
-/* src/net_run.c - running a net: forward, loss, backward. Each node calls
- * the public op of its kind on its own device and engine; gradients flow
+/* src/net_run.c - running a net: forward, loss, backward. Each node runs
+ * its kind's forward and backward (src/net_layers.c, on the public op
+ * calls) on its own device and engine; gradients flow
  * back into each input's gradient buffer, the first contribution written in
  * place and later ones (a node read by several) added through a scratch
  * buffer. */
@@ -19,13 +20,14 @@ static cnn_status node_failed(const char *caller, const cnn_net *net,
                      n->name ? " " : "", n->name ? n->name : "", why);
 }
 
-/* The activation of input i as seen on node n's device (staged there when
- * the producer lives elsewhere). */
-static const cnn_tensor *input_value(const cnn_net *net, const node *n, int i)
+const cnn_tensor *cnn_net_input_value(const cnn_net *net, const node *n,
+                                      int i)
 {
     return n->staged[i] ? n->staged[i] : net->nodes[n->inputs[i]].out;
 }
 
+/* Brings the inputs that live on other devices to node id's, then runs its
+ * kind's forward. */
 static cnn_status forward_node(cnn_net *net, cnn_node id, int training,
                                uint64_t step)
 {
@@ -36,52 +38,7 @@ static cnn_status forward_node(cnn_net *net, cnn_node id, int training,
             s = cnn_tensor_copy(n->staged[i], net->nodes[n->inputs[i]].out);
     if (s != CNN_OK)
         return s;
-    const cnn_tensor *x = n->input_count ? input_value(net, n, 0) : NULL;
-    switch (n->kind) {
-    case NODE_INPUT:
-        return CNN_OK;
-    case NODE_CONV:
-        return cnn_conv2d_forward(n->out, x, n->weight, n->bias, &n->conv);
-    case NODE_BATCHNORM: {
-        cnn_batchnorm2d_params p = n->bn;
-        p.training = training;
-        return cnn_batchnorm2d_forward(n->out, x, n->weight, n->bias,
-                                       n->running_mean, n->running_var,
-                                       n->save_mean, n->save_invstd, &p);
-    }
-    case NODE_RELU:
-        return cnn_relu_forward(n->out, x);
-    case NODE_POOL:
-        return cnn_pool2d_forward(n->out, x, &n->pool);
-    case NODE_GLOBAL_AVGPOOL:
-        return cnn_global_avgpool_forward(n->out, x);
-    case NODE_LRN:
-        return cnn_lrn_forward(n->out, x, &n->lrn);
-    case NODE_FLATTEN: /* a view unless the input was staged */
-        return cnn_tensor_data_const(n->out) == cnn_tensor_data_const(x)
-                   ? CNN_OK
-                   : cnn_tensor_copy(n->out, x);
-    case NODE_LINEAR:
-        return cnn_linear_forward(n->out, x, n->weight, n->bias);
-    case NODE_DROPOUT: {
-        if (!training || n->drop == 0.0f)
-            return cnn_tensor_copy(n->out, x);
-        cnn_dropout_params p = {.p = n->drop, .seed = net->seed, .step = step,
-                                .node = (uint32_t)id};
-        return cnn_dropout_forward(n->out, x, &p);
-    }
-    case NODE_ADD:
-        return cnn_add(n->out, x, input_value(net, n, 1));
-    case NODE_CONCAT: {
-        const cnn_tensor *parts[64];
-        if (n->input_count > 64)
-            return cnn_error(CNN_ERR_UNSUPPORTED, "concat of over 64 inputs");
-        for (int i = 0; i < n->input_count; ++i)
-            parts[i] = input_value(net, n, i);
-        return cnn_concat(n->out, parts, n->input_count);
-    }
-    }
-    return CNN_ERR_INTERNAL;
+    return cnn_layer_kind(n)->forward(net, id, training, step);
 }
 
 cnn_status cnn_net_forward(cnn_net *net, const cnn_tensor *input, int training,
@@ -175,7 +132,7 @@ cnn_status cnn_net_zero_grad(cnn_net *net)
  * when the input lives on another device; else the input's gradient if
  * nothing has been written there in this pass, else the input's scratch.
  * NULL when the input needs no gradient (the net's input). */
-static cnn_tensor *grad_target(cnn_net *net, const node *n, int i)
+cnn_tensor *cnn_net_grad_target(cnn_net *net, const node *n, int i)
 {
     node *in = &net->nodes[n->inputs[i]];
     if (!in->grad)
@@ -186,7 +143,7 @@ static cnn_tensor *grad_target(cnn_net *net, const node *n, int i)
 }
 
 /* Completes the gradient for input i after the op wrote grad_target. */
-static cnn_status grad_commit(cnn_net *net, const node *n, int i)
+cnn_status cnn_net_grad_commit(cnn_net *net, const node *n, int i)
 {
     node *in = &net->nodes[n->inputs[i]];
     if (!in->grad)
@@ -198,92 +155,6 @@ static cnn_status grad_commit(cnn_net *net, const node *n, int i)
     if (s == CNN_OK && in->grad_written)
         s = cnn_add(in->grad, in->grad, in->scratch);
     in->grad_written = true;
-    return s;
-}
-
-static cnn_status backward_node(cnn_net *net, cnn_node id)
-{
-    node *n = &net->nodes[id];
-    const cnn_tensor *x = n->input_count ? input_value(net, n, 0) : NULL;
-    cnn_tensor *dx = n->input_count ? grad_target(net, n, 0) : NULL;
-    cnn_status s = CNN_OK;
-    bool training = net->last_training != 0;
-    switch (n->kind) {
-    case NODE_INPUT:
-        return CNN_OK;
-    case NODE_CONV:
-        s = cnn_conv2d_backward(dx, n->dweight, n->dbias, n->grad, x,
-                                n->weight, &n->conv);
-        break;
-    case NODE_BATCHNORM: {
-        cnn_batchnorm2d_params p = n->bn;
-        p.training = training;
-        s = cnn_batchnorm2d_backward(dx, n->dweight, n->dbias, n->grad, x,
-                                     n->weight, n->save_mean, n->save_invstd,
-                                     &p);
-        break;
-    }
-    case NODE_LINEAR:
-        s = cnn_linear_backward(dx, n->dweight, n->dbias, n->grad, x,
-                                n->weight);
-        break;
-    case NODE_ADD:
-        /* One input at a time: a + a is allowed. */
-        for (int i = 0; i < n->input_count && s == CNN_OK; ++i) {
-            cnn_tensor *target = grad_target(net, n, i);
-            if (!target)
-                continue;
-            s = cnn_tensor_copy(target, n->grad);
-            if (s == CNN_OK)
-                s = grad_commit(net, n, i);
-        }
-        return s;
-    case NODE_CONCAT: {
-        /* Setup made sure the inputs are distinct layers (not the net's
-         * input), so every part has a target. */
-        cnn_tensor *parts[64];
-        for (int i = 0; i < n->input_count; ++i)
-            parts[i] = grad_target(net, n, i);
-        s = cnn_split(parts, n->input_count, n->grad);
-        for (int i = 0; i < n->input_count && s == CNN_OK; ++i)
-            s = grad_commit(net, n, i);
-        return s;
-    }
-    default:
-        if (!dx) /* a layer right on the input: nothing to propagate */
-            return CNN_OK;
-        switch (n->kind) {
-        case NODE_RELU:
-            s = cnn_relu_backward(dx, n->grad, n->out);
-            break;
-        case NODE_POOL:
-            s = cnn_pool2d_backward(dx, n->grad, x, n->out, &n->pool);
-            break;
-        case NODE_GLOBAL_AVGPOOL:
-            s = cnn_global_avgpool_backward(dx, n->grad);
-            break;
-        case NODE_LRN:
-            s = cnn_lrn_backward(dx, n->grad, x, n->out, &n->lrn);
-            break;
-        case NODE_FLATTEN:
-            s = cnn_tensor_copy(dx, n->grad);
-            break;
-        case NODE_DROPOUT:
-            if (!training || n->drop == 0.0f) {
-                s = cnn_tensor_copy(dx, n->grad);
-            } else {
-                cnn_dropout_params p = {.p = n->drop, .seed = net->seed,
-                                        .step = net->last_step,
-                                        .node = (uint32_t)id};
-                s = cnn_dropout_backward(dx, n->grad, &p);
-            }
-            break;
-        default:
-            return CNN_ERR_INTERNAL;
-        }
-    }
-    if (s == CNN_OK && dx)
-        s = grad_commit(net, n, 0);
     return s;
 }
 
@@ -305,7 +176,7 @@ cnn_status cnn_net_backward(cnn_net *net)
         if (!n->grad_written)
             continue; /* nothing downstream of it reaches the loss */
         cnn_engine_override(n->engine);
-        cnn_status s = backward_node(net, id);
+        cnn_status s = cnn_layer_kind(n)->backward(net, id);
         cnn_engine_override(-1);
         if (s != CNN_OK)
             return node_failed(caller, net, id, s);

@@ -9,120 +9,40 @@
 
 static const char caller[] = "cnn_net_setup";
 
-static const char *kind_name(node_kind kind)
-{
-    static const char *const names[] = {
-        "input", "conv2d", "batchnorm2d", "relu", "pool2d", "global_avgpool",
-        "lrn", "flatten", "linear", "dropout", "add", "concat"};
-    return names[kind];
-}
-
 /* Records a shape error about node `id` and returns it. */
 static cnn_status node_error(const cnn_net *net, cnn_node id, cnn_status s,
                              const char *what)
 {
     const node *n = &net->nodes[id];
     return cnn_error(s, "%s: node %d (%s%s%s%s): %s", caller, id,
-                     kind_name(n->kind), n->name ? " '" : "",
+                     cnn_layer_kind(n)->name, n->name ? " '" : "",
                      n->name ? n->name : "", n->name ? "'" : "", what);
 }
 
-/* Infers node id's output shape from its inputs'. */
+/* Infers node id's output shape from its inputs' (its kind's infer, after
+ * the checks every kind shares). */
 static cnn_status infer_shape(cnn_net *net, cnn_node id)
 {
     node *n = &net->nodes[id];
-    const node *in = n->input_count ? &net->nodes[n->inputs[0]] : NULL;
+    const layer_kind *kind = cnn_layer_kind(n);
     char why[CNN_ERROR_CAPACITY];
-    bool needs_image = n->kind == NODE_CONV || n->kind == NODE_BATCHNORM ||
-                       n->kind == NODE_POOL || n->kind == NODE_GLOBAL_AVGPOOL ||
-                       n->kind == NODE_LRN;
-    if (needs_image && in->ndim != 4) {
-        snprintf(why, sizeof why, "its input has %d dimensions, not 4 (an "
-                 "image batch)", in->ndim);
-        return node_error(net, id, CNN_ERR_SHAPE, why);
+    bool fits = kind->inputs == CNN_LAYER_VARIADIC
+                    ? n->input_count >= 1 &&
+                          n->input_count <= CNN_NET_MAX_CONCAT_INPUTS
+                    : n->input_count == kind->inputs;
+    if (!fits) { /* the builders make this impossible */
+        snprintf(why, sizeof why, "it has %d inputs", n->input_count);
+        return node_error(net, id, CNN_ERR_INTERNAL, why);
     }
-    cnn_status s = CNN_OK;
+    const node *in = n->input_count ? &net->nodes[n->inputs[0]] : NULL;
     n->ndim = in ? in->ndim : 4;
     if (in)
         memcpy(n->dims, in->dims, sizeof n->dims);
-    switch (n->kind) {
-    case NODE_INPUT:
-        n->dims[0] = net->batch;
-        break;
-    case NODE_CONV: {
-        const int64_t w[4] = {n->out_channels,
-                              n->conv.groups > 0 ? in->dims[1] / n->conv.groups
-                                                 : 0,
-                              n->kernel_h, n->kernel_w};
-        if (n->conv.groups < 1 || in->dims[1] % n->conv.groups ||
-            n->out_channels % n->conv.groups) {
-            snprintf(why, sizeof why, "groups %lld must divide the %lld input "
-                     "and %lld output channels", (long long)n->conv.groups,
-                     (long long)in->dims[1], (long long)n->out_channels);
-            return node_error(net, id, CNN_ERR_SHAPE, why);
-        }
-        s = cnn_conv2d_output_shape(in->dims, w, &n->conv, n->dims);
-        break;
-    }
-    case NODE_POOL:
-        s = cnn_pool2d_output_shape(in->dims, &n->pool, n->dims);
-        break;
-    case NODE_GLOBAL_AVGPOOL:
-        n->dims[2] = n->dims[3] = 1;
-        break;
-    case NODE_FLATTEN:
-        n->ndim = 2;
-        for (int d = 2; d < in->ndim; ++d)
-            n->dims[1] *= in->dims[d];
-        n->dims[2] = n->dims[3] = 0;
-        break;
-    case NODE_LINEAR:
-        if (in->ndim != 2) {
-            snprintf(why, sizeof why, "its input has %d dimensions; flatten "
-                     "it first (cnn_net_flatten)", in->ndim);
-            return node_error(net, id, CNN_ERR_SHAPE, why);
-        }
-        n->dims[1] = n->out_features;
-        break;
-    case NODE_ADD:
-    case NODE_CONCAT:
-        if (n->kind == NODE_CONCAT) {
-            if (n->input_count > 64)
-                return node_error(net, id, CNN_ERR_UNSUPPORTED,
-                                  "more than 64 inputs");
-            for (int i = 0; i < n->input_count; ++i) {
-                bool bad = net->nodes[n->inputs[i]].kind == NODE_INPUT;
-                for (int j = 0; j < i; ++j)
-                    bad = bad || n->inputs[j] == n->inputs[i];
-                if (bad)
-                    return node_error(net, id, CNN_ERR_UNSUPPORTED,
-                                      "concat inputs must be distinct layers, "
-                                      "not the net's input");
-            }
-        }
-        for (int i = 1; i < n->input_count; ++i) {
-            const node *other = &net->nodes[n->inputs[i]];
-            bool fits = other->ndim == in->ndim;
-            for (int d = 0; fits && d < in->ndim; ++d)
-                fits = other->dims[d] == in->dims[d] ||
-                       (d == 1 && n->kind == NODE_CONCAT);
-            if (!fits) {
-                char a[64], b[64];
-                cnn_dims_text(in->ndim, in->dims, a, sizeof a);
-                cnn_dims_text(other->ndim, other->dims, b, sizeof b);
-                snprintf(why, sizeof why, "input 0 has shape %s but input %d "
-                         "has %s", a, i, b);
-                return node_error(net, id, CNN_ERR_SHAPE, why);
-            }
-            if (n->kind == NODE_CONCAT)
-                n->dims[1] += other->dims[1];
-        }
-        break;
-    default: /* batch norm, relu, lrn, dropout: the input's shape */
-        break;
-    }
+    why[0] = '\0';
+    cnn_status s = kind->infer(net, n, why, sizeof why);
     if (s != CNN_OK) {
-        snprintf(why, sizeof why, "%s", cnn_last_error());
+        if (!why[0])
+            snprintf(why, sizeof why, "%s", cnn_last_error());
         return node_error(net, id, s, why);
     }
     return CNN_OK;
@@ -174,17 +94,11 @@ static cnn_status allocate(cnn_net *net, cnn_node id)
 {
     node *n = &net->nodes[id];
     cnn_device dev = n->device;
-    cnn_status s = CNN_OK;
-    if (n->kind == NODE_FLATTEN) {
-        /* A view of the input's activation; the gradient is its own. */
-        const node *in = &net->nodes[n->inputs[0]];
-        if (in->device.type == dev.type && in->device.index == dev.index)
-            s = cnn_tensor_reshape(&n->out, in->out, 2, n->dims);
-        else
-            s = make(&n->out, dev, 2, n->dims);
-    } else {
+    /* Parameters and buffers first; the kind may make its activation a
+     * view. */
+    cnn_status s = cnn_layer_kind(n)->allocate(net, n);
+    if (s == CNN_OK && !n->out)
         s = make(&n->out, dev, n->ndim, n->dims);
-    }
     if (s == CNN_OK && n->kind != NODE_INPUT)
         s = make(&n->grad, dev, n->ndim, n->dims);
     if (s == CNN_OK && n->consumers > 1)
@@ -203,47 +117,6 @@ static cnn_status allocate(cnn_net *net, cnn_node id)
         s = make(&n->staged[i], dev, in->ndim, in->dims);
         if (s == CNN_OK && in->kind != NODE_INPUT)
             s = make(&n->staged_grad[i], dev, in->ndim, in->dims);
-    }
-    if (s != CNN_OK)
-        return s;
-    const node *in = n->input_count ? &net->nodes[n->inputs[0]] : NULL;
-    switch (n->kind) {
-    case NODE_CONV: {
-        const int64_t w[4] = {n->out_channels, in->dims[1] / n->conv.groups,
-                              n->kernel_h, n->kernel_w};
-        s = make(&n->weight, dev, 4, w);
-        if (s == CNN_OK)
-            s = make(&n->dweight, dev, 4, w);
-        if (s == CNN_OK && n->has_bias) {
-            s = make(&n->bias, dev, 1, &n->out_channels);
-            if (s == CNN_OK)
-                s = make(&n->dbias, dev, 1, &n->out_channels);
-        }
-        break;
-    }
-    case NODE_LINEAR: {
-        const int64_t w[2] = {n->out_features, in->dims[1]};
-        s = make(&n->weight, dev, 2, w);
-        if (s == CNN_OK)
-            s = make(&n->dweight, dev, 2, w);
-        if (s == CNN_OK && n->has_bias) {
-            s = make(&n->bias, dev, 1, &n->out_features);
-            if (s == CNN_OK)
-                s = make(&n->dbias, dev, 1, &n->out_features);
-        }
-        break;
-    }
-    case NODE_BATCHNORM: {
-        const int64_t *c = &n->dims[1];
-        cnn_tensor **all[] = {&n->weight, &n->dweight, &n->bias, &n->dbias,
-                              &n->running_mean, &n->running_var,
-                              &n->save_mean, &n->save_invstd};
-        for (size_t k = 0; s == CNN_OK && k < sizeof all / sizeof all[0]; ++k)
-            s = make(all[k], dev, 1, c);
-        break;
-    }
-    default:
-        break;
     }
     if (s != CNN_OK || !n->weight)
         return s;

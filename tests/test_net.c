@@ -115,6 +115,53 @@ START_TEST(setup_errors_name_the_node)
 }
 END_TEST
 
+/* cnn_net_concat takes up to CNN_NET_MAX_CONCAT_INPUTS inputs: that many
+ * run forward (each part lands in its channel), one more is refused by
+ * name, and the net's input as a part is refused at setup. */
+START_TEST(concat_limit_is_named_and_checked)
+{
+    enum { parts = CNN_NET_MAX_CONCAT_INPUTS };
+    cnn_net *net = NULL;
+    cnn_node x, y, ids[parts + 1];
+    ck_assert_ok(cnn_net_create(&net, cnn_cpu()));
+    ck_assert_ok(cnn_net_input(net, 1, 1, 2, &x));
+    for (int i = 0; i <= parts; ++i)
+        ck_assert_ok(cnn_net_relu(net, x, &ids[i]));
+    ck_assert_fails(cnn_net_concat(net, ids, parts + 1, &y),
+                    CNN_ERR_INVALID_ARGUMENT, "CNN_NET_MAX_CONCAT_INPUTS");
+    ck_assert_fails(cnn_net_concat(net, ids, 0, &y), CNN_ERR_INVALID_ARGUMENT,
+                    "count is 0");
+    ck_assert_ok(cnn_net_concat(net, ids, parts, &y));
+    ck_assert_ok(cnn_net_setup(net, 1));
+    int ndim;
+    int64_t dims[4];
+    ck_assert_ok(cnn_net_node_shape(net, y, &ndim, dims));
+    ck_assert_int_eq(ndim, 4);
+    ck_assert_int_eq(dims[1], parts);
+    const int64_t in_dims[4] = {1, 1, 1, 2};
+    const float in_values[2] = {-1.5f, 2.5f};
+    cnn_tensor *in = cnn_test_tensor(4, in_dims, in_values);
+    ck_assert_ok(cnn_net_forward(net, in, 0, 0));
+    float out[2 * parts];
+    ck_assert_ok(cnn_tensor_read(cnn_net_output(net), out, sizeof out));
+    for (int i = 0; i < parts; ++i) { /* relu(-1.5), relu(2.5) */
+        ck_assert_float_eq(out[2 * i], 0.0f);
+        ck_assert_float_eq(out[2 * i + 1], 2.5f);
+    }
+    cnn_tensor_free(in);
+    cnn_net_free(net);
+
+    ck_assert_ok(cnn_net_create(&net, cnn_cpu()));
+    ck_assert_ok(cnn_net_input(net, 1, 1, 2, &x));
+    ck_assert_ok(cnn_net_relu(net, x, &ids[0]));
+    ids[1] = x;
+    ck_assert_ok(cnn_net_concat(net, ids, 2, &y));
+    ck_assert_fails(cnn_net_setup(net, 1), CNN_ERR_UNSUPPORTED,
+                    "node 2 (concat): concat inputs must be distinct");
+    cnn_net_free(net);
+}
+END_TEST
+
 /* A tiny net with every join: conv, batch norm, relu, a residual add, a
  * two-tower concat, pooling, LRN, flatten, linear. */
 static cnn_net *tiny_net(int64_t batch, cnn_device second)
@@ -374,6 +421,7 @@ int main(void)
     tcase_add_test(tc, resnet_parameter_counts_match_torchvision);
     tcase_add_test(tc, alexnet_shapes_follow_the_paper);
     tcase_add_test(tc, setup_errors_name_the_node);
+    tcase_add_test(tc, concat_limit_is_named_and_checked);
     tcase_add_test(tc, net_gradient_matches_finite_differences);
     tcase_add_test(tc, same_seed_same_losses_and_two_devices_agree);
     tcase_add_test(tc, checkpoints_resume_bit_for_bit);

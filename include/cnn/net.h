@@ -42,6 +42,11 @@ typedef struct cnn_net cnn_net;
 /* A node's id: 0, 1, 2, ... in the order nodes were added. */
 typedef int cnn_node;
 
+/* Most inputs of one cnn_net_concat node. */
+#define CNN_NET_MAX_CONCAT_INPUTS 64
+/* Most shards of one layer (cnn_net_set_shard). */
+#define CNN_NET_MAX_SHARDS 64
+
 /* How a layer's weights start (cnn_net_init). */
 typedef enum cnn_init {
     /* PyTorch's default for conv and linear layers: weight and bias
@@ -90,7 +95,8 @@ CNN_API cnn_status cnn_net_dropout(cnn_net *net, cnn_node in, float p,
 /* a + b (a residual connection); same shapes. */
 CNN_API cnn_status cnn_net_add(cnn_net *net, cnn_node a, cnn_node b,
                                cnn_node *out);
-/* The inputs side by side along channels. */
+/* The inputs side by side along channels: 1 to CNN_NET_MAX_CONCAT_INPUTS
+ * distinct layers (not the net's input). */
 CNN_API cnn_status cnn_net_concat(cnn_net *net, const cnn_node *inputs,
                                   int count, cnn_node *out);
 
