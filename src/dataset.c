@@ -44,7 +44,8 @@ static cnn_status idx_get(const cnn_dataset *ds, int64_t index, uint64_t seed,
     return CNN_OK;
 }
 
-static const cnn_dataset_source idx_source = {"idx", idx_get, idx_destroy};
+static const cnn_dataset_source idx_source = {"idx", idx_get, idx_destroy,
+                                               NULL, NULL};
 
 cnn_status cnn_dataset_make(cnn_dataset **out, const cnn_dataset_source *src,
                             void *impl, int64_t count, int64_t channels,
@@ -56,7 +57,7 @@ cnn_status cnn_dataset_make(cnn_dataset **out, const cnn_dataset_source *src,
         return cnn_error(CNN_ERR_OUT_OF_MEMORY, "no memory for a %s data set",
                          src->kind);
     }
-    *ds = (cnn_dataset){src, count, channels, height, width, classes, impl};
+    *ds = (cnn_dataset){src, count, channels, height, width, classes, impl, 0};
     *out = ds;
     return CNN_OK;
 }
@@ -284,4 +285,23 @@ cnn_status cnn_dataset_get(const cnn_dataset *ds, int64_t index, float *image,
                          "cnn_dataset_get: index %lld is outside [0, %lld)",
                          (long long)index, (long long)ds->count);
     return ds->source->get(ds, index, 0, 0, image, label);
+}
+
+const char *cnn_dataset_class_name(const cnn_dataset *ds, int k)
+{
+    if (!ds || k < 0 || k >= ds->classes || !ds->source->class_name)
+        return NULL;
+    return ds->source->class_name(ds, k);
+}
+
+const char *cnn_dataset_sample_path(const cnn_dataset *ds, int64_t index)
+{
+    if (!ds || index < 0 || index >= ds->count || !ds->source->sample_path)
+        return NULL;
+    return ds->source->sample_path(ds, index);
+}
+
+int64_t cnn_dataset_skipped(const cnn_dataset *ds)
+{
+    return ds ? ds->skipped : 0;
 }

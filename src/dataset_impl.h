@@ -25,6 +25,10 @@ typedef struct cnn_dataset_source {
     cnn_status (*get)(const cnn_dataset *ds, int64_t index, uint64_t seed,
                       int64_t epoch, float *image, int32_t *label);
     void (*destroy)(void *impl); /* frees impl; NULL impl is fine */
+    /* Optional (NULL: none): the name of class k, already range-checked,
+     * and the file sample `index` comes from. Strings belong to impl. */
+    const char *(*class_name)(const cnn_dataset *ds, int k);
+    const char *(*sample_path)(const cnn_dataset *ds, int64_t index);
 } cnn_dataset_source;
 
 struct cnn_dataset {
@@ -33,6 +37,7 @@ struct cnn_dataset {
     int64_t channels, height, width; /* one sample as delivered */
     int classes;
     void *impl; /* the source's own state */
+    int64_t skipped; /* entries the open skipped (cnn_dataset_skipped) */
 };
 
 /* Wraps a source's state into a new data set; on failure frees impl with

@@ -25,7 +25,9 @@ enum {
     CNN_PHILOX_STREAM_UNIFORM = 1,
     CNN_PHILOX_STREAM_NORMAL = 2,
     CNN_PHILOX_STREAM_DROPOUT = 3, /* low byte of word 2; the node above it */
-    CNN_PHILOX_STREAM_SHUFFLE = 4  /* word 3: the epoch */
+    CNN_PHILOX_STREAM_SHUFFLE = 4, /* word 3: the epoch */
+    CNN_PHILOX_STREAM_AUGMENT = 5,  /* the draw above it; word 3: epoch */
+    CNN_PHILOX_STREAM_SYNTHETIC = 6 /* index >> 32 above it */
 };
 
 typedef struct cnn_philox_u32x4 {
@@ -142,6 +144,22 @@ static inline CNN_HOST_DEVICE int cnn_philox_dropout_keep(uint64_t seed,
 {
     cnn_philox_u32x4 r = cnn_philox_dropout_block(seed, step, node, i >> 2);
     return cnn_philox_dropout_keeps(r.v[i & 3], p);
+}
+
+/* Block `draw` of the augmentation of sample `index` in epoch `epoch`:
+ * counter {index low, index high, (draw << 8) | 5, (uint32) epoch}, so that
+ * every (seed, epoch, sample) has its own numbers, whichever thread draws
+ * them. draw < 2^24. */
+static inline CNN_HOST_DEVICE cnn_philox_u32x4
+cnn_philox_augment_block(uint64_t seed, uint64_t epoch, uint64_t index,
+                         uint32_t draw)
+{
+    cnn_philox_u32x4 c;
+    c.v[0] = (uint32_t)index;
+    c.v[1] = (uint32_t)(index >> 32);
+    c.v[2] = (draw << 8) | CNN_PHILOX_STREAM_AUGMENT;
+    c.v[3] = (uint32_t)epoch;
+    return cnn_philox4x32_10(c, (uint32_t)seed, (uint32_t)(seed >> 32));
 }
 
 #endif /* CNN_PHILOX_H */

@@ -146,12 +146,15 @@ if [ "$has_cudnn" = no ] && [ -n "$python" ]; then
 fi
 echo "cudnn for the build: $has_cudnn" >> "$info"
 
-# Check, zlib and pkg-config from the carried packages where missing.
+# Check, zlib, TurboJPEG, libpng and pkg-config from the carried packages
+# where missing.
 deps=${CNN_GPU_DEPS:-$root/.gpu-deps}
 need_deps=no
 command -v pkg-config > /dev/null && pkg-config --exists check 2> /dev/null ||
     need_deps=yes
-echo '#include <zlib.h>' | cc -E - > /dev/null 2>&1 || need_deps=yes
+for header in zlib.h turbojpeg.h png.h; do
+    echo "#include <$header>" | cc -E - > /dev/null 2>&1 || need_deps=yes
+done
 if [ "$need_deps" = yes ]; then
     if [ -d "$deps/usr" ]; then
         multiarch=$deps/usr/lib/x86_64-linux-gnu
@@ -166,7 +169,7 @@ if [ "$need_deps" = yes ]; then
         libpath=${libpath:+$libpath:}$multiarch
         echo "dependencies: from $deps" >> "$info"
     else
-        echo "dependencies: Check or zlib missing and no $deps" \
+        echo "dependencies: Check, zlib, TurboJPEG or libpng missing and no $deps" \
              "(run tests/gpu/fetch_deps.sh on a Debian machine)" >> "$info"
     fi
 fi
