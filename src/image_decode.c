@@ -54,6 +54,10 @@ static cnn_status jpeg_header(const char *caller, const char *name,
                             &subsamp, colorspace) != 0)
         return cnn_error(CNN_ERR_FORMAT, "%s: %s is not a readable JPEG: %s",
                          caller, name, tjGetErrorStr2(tj));
+    if (*width <= 0 || *height <= 0)
+        return cnn_error(CNN_ERR_FORMAT, "%s: %s is not a readable JPEG: its "
+                         "header gives %d x %d pixels (truncated?)", caller,
+                         name, *width, *height);
     return check_pixels(caller, name, *width, *height, max_pixels);
 }
 
