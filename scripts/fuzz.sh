@@ -23,10 +23,11 @@ command -v clang >/dev/null || {
   echo "fuzz: clang is missing (Debian: apt-get install clang libclang-rt-14-dev)" >&2
   exit 1
 }
+mkdir -p "$dir"
 CC=clang CXX=clang++ cmake -S "$root" -B "$dir" -DCNN_FUZZ=ON -DCNN_CUDA=OFF \
   -DCNN_BUILD_TESTS=OFF -DCNN_BUILD_EXAMPLES=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$dir.configure.log" 2>&1 || {
-  cat "$dir.configure.log" >&2
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$dir/configure.log" 2>&1 || {
+  cat "$dir/configure.log" >&2
   exit 1
 }
 cmake --build "$dir" --parallel "${FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}"
