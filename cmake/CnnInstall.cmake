@@ -18,7 +18,7 @@ install(FILES ${PROJECT_BINARY_DIR}/cnnConfig.cmake
         DESTINATION ${cnn_cmake_dir})
 
 # pkg-config: `pkg-config --cflags --libs cnn` (add --static for libcnn.a).
-set(CNN_PC_LIBS_PRIVATE "-lturbojpeg -lpng16 -lz -lpthread -ldl -lm")
+set(CNN_PC_LIBS_PRIVATE "-ljpeg -lpng16 -lz -lpthread -ldl -lm")
 if(OpenMP_C_FOUND)
   string(APPEND CNN_PC_LIBS_PRIVATE " ${OpenMP_C_FLAGS}")
 endif()

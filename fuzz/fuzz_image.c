@@ -1,10 +1,12 @@
 /* fuzz/fuzz_image.c - the JPEG and PNG decoders and the transforms: the
- * input is an image file; the first byte of a JPEG picks the DCT scale.
- * A file that decodes is run through a small ResNet training crop, as the
- * image source does. Images over 4 megapixels are refused (the pixel
- * limit), which keeps each run fast. */
+ * input is an image file. As the image source does, a ResNet training
+ * crop's plan picks the DCT scale and the region to decode, and a file that
+ * decodes is run through the crop; the whole image is decoded too. Images
+ * over 4 megapixels are refused (the pixel limit), which keeps each run
+ * fast. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "image_decode.h"
 #include "image_transform.h"
@@ -29,17 +31,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cnn_image_plan plan;
     cnn_image_plan_make(&resolved, w, h, 3, 0, (int64_t)size, &plan);
     int denom = kind == CNN_IMAGE_JPEG ? cnn_image_plan_denom(&plan) : 1;
-    uint8_t *rgb = NULL;
-    int64_t dw = 0, dh = 0;
-    if (cnn_image_decode(caller, "input", data, size, max_pixels, denom, &rgb,
-                         &dw, &dh) != CNN_OK)
+    int64_t region[4];
+    cnn_image_plan_region(&plan, denom, (w + denom - 1) / denom,
+                          (h + denom - 1) / denom, region);
+    cnn_image_rgb rgb = {0}, whole = {0};
+    if (cnn_image_decode(caller, "input", data, size, max_pixels, denom,
+                         region, &rgb) != CNN_OK)
         return 0;
-    if (dw != (w + denom - 1) / denom || dh != (h + denom - 1) / denom)
+    if (rgb.full_width != (w + denom - 1) / denom ||
+        rgb.full_height != (h + denom - 1) / denom)
         abort(); /* the decoded size must be the header's */
     float out[3 * 8 * 8];
-    if (cnn_image_plan_run(caller, &plan, rgb, dw, dh, denom, resolved.mean,
+    if (cnn_image_plan_run(caller, &plan, &rgb, denom, resolved.mean,
                            resolved.std, out) != CNN_OK)
         abort();
-    free(rgb);
+    /* The whole image at full size: where both decode, the crop's pixels
+     * from the region decode are the whole decode's (at denom 1). */
+    if (cnn_image_decode(caller, "input", data, size, max_pixels, 1, NULL,
+                         &whole) == CNN_OK && denom == 1) {
+        size_t bytes = (size_t)(region[2] - region[0]) * 3;
+        for (int64_t y = region[1]; y < region[3]; ++y)
+            if (memcmp(rgb.pixels + ((y - rgb.top) * rgb.width +
+                                     region[0] - rgb.left) * 3,
+                       whole.pixels + (y * whole.width + region[0]) * 3,
+                       bytes) != 0)
+                abort();
+    }
+    free(whole.pixels);
+    free(rgb.pixels);
     return 0;
 }

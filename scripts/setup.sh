@@ -11,7 +11,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(build-essential cmake pkg-config check libopenblas-openmp-dev zlib1g-dev
-          libturbojpeg0-dev libpng-dev clang libclang-rt-14-dev
+          libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev clang libclang-rt-14-dev
           dataset-fashion-mnist python3 gnuplot-nox)
 
 missing=()

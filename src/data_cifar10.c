@@ -86,8 +86,9 @@ static cnn_status cifar_get(const cnn_dataset *ds, int64_t index,
             rgb[3 * i + c] = buf[1 + c * SIDE * SIDE + i];
     cnn_image_plan plan;
     cnn_image_plan_make(&d->params, SIDE, SIDE, seed, epoch, index, &plan);
-    return cnn_image_plan_run(caller, &plan, rgb, SIDE, SIDE, 1,
-                              d->params.mean, d->params.std, image);
+    const cnn_image_rgb img = {rgb, 0, 0, SIDE, SIDE, SIDE, SIDE};
+    return cnn_image_plan_run(caller, &plan, &img, 1, d->params.mean,
+                              d->params.std, image);
 }
 
 static const cnn_dataset_source cifar_source = {

@@ -170,33 +170,39 @@ static cnn_status image_get(const cnn_dataset *ds, int64_t index,
         return CNN_OK;
     const char *path = strings_at(&d->paths, index);
     const cnn_image_params *p = &d->params;
-    uint8_t *data = NULL, *rgb = NULL;
+    uint8_t *data = NULL;
     size_t size = 0;
     cnn_status s = read_whole(caller, path, &data, &size);
     cnn_image_kind kind = CNN_IMAGE_UNKNOWN;
-    int64_t w = 0, h = 0, dw = 0, dh = 0;
+    int64_t w = 0, h = 0;
     if (s == CNN_OK)
         s = cnn_image_probe(caller, path, data, size, p->max_pixels, &kind,
                             &w, &h);
     cnn_image_plan plan;
+    cnn_image_rgb rgb = {0};
     int denom = 1;
     if (s == CNN_OK) {
         cnn_image_plan_make(p, w, h, seed, epoch, index, &plan);
         if (kind == CNN_IMAGE_JPEG && p->dct_scaling)
             denom = cnn_image_plan_denom(&plan);
+        /* Only the crop's part of a JPEG is decoded. */
+        int64_t region[4];
+        cnn_image_plan_region(&plan, denom, (w + denom - 1) / denom,
+                              (h + denom - 1) / denom, region);
         s = cnn_image_decode(caller, path, data, size, p->max_pixels, denom,
-                             &rgb, &dw, &dh);
+                             region, &rgb);
     }
     free(data);
-    if (s == CNN_OK && (dw != (w + denom - 1) / denom ||
-                        dh != (h + denom - 1) / denom))
+    if (s == CNN_OK && (rgb.full_width != (w + denom - 1) / denom ||
+                        rgb.full_height != (h + denom - 1) / denom))
         s = cnn_error(CNN_ERR_FORMAT, "%s: %s decoded to %lld x %lld but its "
-                      "header says %lld x %lld", caller, path, (long long)dw,
-                      (long long)dh, (long long)w, (long long)h);
+                      "header says %lld x %lld", caller, path,
+                      (long long)rgb.full_width, (long long)rgb.full_height,
+                      (long long)w, (long long)h);
     if (s == CNN_OK)
-        s = cnn_image_plan_run(caller, &plan, rgb, dw, dh, denom, p->mean,
-                               p->std, image);
-    free(rgb);
+        s = cnn_image_plan_run(caller, &plan, &rgb, denom, p->mean, p->std,
+                               image);
+    free(rgb.pixels);
     return s;
 }
 

@@ -2,11 +2,15 @@
  * conversions (docs/data.md, "Decoding"). */
 #include "image_decode.h"
 
-#include <png.h>
-#include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <turbojpeg.h>
+
+/* jpeglib.h needs size_t and FILE before it; setjmp.h before png.h. */
+#include <setjmp.h>
+#include <jpeglib.h>
+#include <jerror.h>
+#include <png.h>
 
 #include "core.h"
 
@@ -38,29 +42,6 @@ static cnn_status check_pixels(const char *caller, const char *name,
     return CNN_OK;
 }
 
-/* ------------------------------------------------------------------ JPEG */
-
-/* TurboJPEG's sizes are ints: refuse anything past that before asking. */
-static cnn_status jpeg_header(const char *caller, const char *name,
-                              tjhandle tj, const uint8_t *data, size_t size,
-                              int64_t max_pixels, int *width, int *height,
-                              int *colorspace)
-{
-    int subsamp = 0;
-    if (size > (size_t)0x7fffffff)
-        return cnn_error(CNN_ERR_FORMAT, "%s: %s is too large for a JPEG",
-                         caller, name);
-    if (tjDecompressHeader3(tj, data, (unsigned long)size, width, height,
-                            &subsamp, colorspace) != 0)
-        return cnn_error(CNN_ERR_FORMAT, "%s: %s is not a readable JPEG: %s",
-                         caller, name, tjGetErrorStr2(tj));
-    if (*width <= 0 || *height <= 0)
-        return cnn_error(CNN_ERR_FORMAT, "%s: %s is not a readable JPEG: its "
-                         "header gives %d x %d pixels (truncated?)", caller,
-                         name, *width, *height);
-    return check_pixels(caller, name, *width, *height, max_pixels);
-}
-
 /* PIL reads a CMYK JPEG as inverted CMYK (Adobe's convention, which
  * libjpeg and Photoshop write): c' = 255 - stored c, k' = 255 - stored k;
  * then convert("RGB") gives r = (255 - k') - c' (255 - k') / 255, the
@@ -73,64 +54,174 @@ static uint8_t cmyk_channel(uint8_t c, uint8_t k)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* ------------------------------------------------------------------ JPEG */
+
+/* A progressive JPEG may hold thousands of tiny scans that each cost a
+ * pass over the image (a known way to make decoders crawl): refuse more
+ * than this many, as TurboJPEG's TJFLAG_LIMITSCANS does. */
+#define MAX_SCANS 500
+/* Pixels decoded around a region on each side, so that the smooth
+ * upsampling of chroma at the region's edges sees its true neighbours (the
+ * tests check that the region's pixels equal a whole decode). */
+#define REGION_MARGIN 16
+
+typedef struct jpeg_state {
+    struct jpeg_error_mgr mgr;
+    struct jpeg_progress_mgr progress;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+    int truncated;
+} jpeg_state;
+
+static void jpeg_fail(j_common_ptr c)
+{
+    jpeg_state *st = (jpeg_state *)c->err;
+    c->err->format_message(c, st->message);
+    longjmp(st->jump, 1);
+}
+
+/* Warnings (level -1) are kept quiet; a premature end of data is noted:
+ * PIL refuses a truncated file, and so do we. */
+static void jpeg_note(j_common_ptr c, int level)
+{
+    jpeg_state *st = (jpeg_state *)c->err;
+    if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
+        st->truncated = 1;
+    if (level < 0)
+        c->err->num_warnings++;
+}
+
+static void jpeg_count_scans(j_common_ptr c)
+{
+    j_decompress_ptr d = (j_decompress_ptr)c;
+    if (c->is_decompressor && d->input_scan_number > MAX_SCANS) {
+        jpeg_state *st = (jpeg_state *)c->err;
+        snprintf(st->message, sizeof st->message,
+                 "more than %d progressive scans", MAX_SCANS);
+        longjmp(st->jump, 1);
+    }
+}
+
+/* An end-of-image marker after the start of the first scan: in entropy-
+ * coded data 0xff is always followed by 0x00 or a restart marker, so a
+ * 0xff 0xd9 there is the end. A file cut short has none. */
+static int has_end_marker(const uint8_t *data, size_t from, size_t size)
+{
+    for (size_t i = from; i + 1 < size; ++i) {
+        const uint8_t *p = memchr(data + i, 0xff, size - 1 - i);
+        if (!p)
+            return 0;
+        i = (size_t)(p - data);
+        if (p[1] == 0xd9)
+            return 1;
+    }
+    return 0;
+}
+
 static cnn_status jpeg_decode(const char *caller, const char *name,
                               const uint8_t *data, size_t size,
-                              int64_t max_pixels, int denom, uint8_t **rgb,
-                              int64_t *out_w, int64_t *out_h)
+                              int64_t max_pixels, int denom, int probe_only,
+                              const int64_t *region, cnn_image_rgb *out)
 {
-    tjhandle tj = tjInitDecompress();
-    if (!tj)
-        return cnn_error(CNN_ERR_OUT_OF_MEMORY,
-                         "%s: no memory for a JPEG decoder", caller);
-    int width = 0, height = 0, colorspace = 0;
-    cnn_status s = jpeg_header(caller, name, tj, data, size, max_pixels,
-                               &width, &height, &colorspace);
-    uint8_t *pixels = NULL;
-    int cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
-    tjscalingfactor factor = {1, denom};
-    int w = TJSCALED(width, factor), h = TJSCALED(height, factor);
-    if (s == CNN_OK) {
-        pixels = malloc((size_t)w * (size_t)h * (cmyk ? 4 : 3));
-        if (!pixels)
-            s = cnn_error(CNN_ERR_OUT_OF_MEMORY,
-                          "%s: no memory to decode %s (%d x %d)", caller,
-                          name, w, h);
-    }
-    if (s == CNN_OK &&
-        tjDecompress2(tj, data, (unsigned long)size, pixels, w, 0, h,
-                      cmyk ? TJPF_CMYK : TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
-        const char *why = tjGetErrorStr2(tj);
-        /* A warning leaves a whole image; PIL refuses a truncated file
-         * ("image file is truncated") and accepts the rest. */
-        if (tjGetErrorCode(tj) != TJERR_WARNING ||
-            strstr(why, "Premature end") != NULL)
-            s = cnn_error(CNN_ERR_FORMAT, "%s: %s is a corrupt or truncated "
-                          "JPEG: %s", caller, name, why);
-        else
-            cnn_log(CNN_LOG_DEBUG, "%s: %s: %s", caller, name, why);
-    }
-    tjDestroy(tj);
-    if (s != CNN_OK) {
+    struct jpeg_decompress_struct cinfo;
+    jpeg_state st;
+    memset(&st, 0, sizeof st);
+    cinfo.err = jpeg_std_error(&st.mgr);
+    st.mgr.error_exit = jpeg_fail;
+    st.mgr.emit_message = jpeg_note;
+    st.progress.progress_monitor = jpeg_count_scans;
+    /* Written after setjmp and read after a longjmp: volatile. */
+    uint8_t *volatile pixels = NULL;
+    volatile int created = 0;
+    if (setjmp(st.jump)) {
         free(pixels);
+        if (created)
+            jpeg_destroy_decompress(&cinfo);
+        return cnn_error(CNN_ERR_FORMAT, "%s: %s is a corrupt or truncated "
+                         "JPEG: %s", caller, name, st.message);
+    }
+    jpeg_create_decompress(&cinfo);
+    created = 1;
+    cinfo.progress = &st.progress;
+    if (size > (size_t)0x7fffffff)
+        ERREXIT(&cinfo, JERR_INPUT_EOF);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    int64_t width = cinfo.image_width, height = cinfo.image_height;
+    size_t scan_start = size - cinfo.src->bytes_in_buffer;
+    cnn_status s = check_pixels(caller, name, width, height, max_pixels);
+    if (s == CNN_OK && (st.truncated || !has_end_marker(data, scan_start,
+                                                        size)))
+        s = cnn_error(CNN_ERR_FORMAT, "%s: %s is a truncated JPEG (it has "
+                      "no end-of-image marker)", caller, name);
+    if (s != CNN_OK || probe_only) {
+        jpeg_destroy_decompress(&cinfo);
+        out->full_width = width;
+        out->full_height = height;
         return s;
     }
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK ||
+               cinfo.jpeg_color_space == JCS_YCCK;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned)denom;
+    /* PIL's settings, which are libjpeg's defaults: the accurate integer
+     * DCT and smooth upsampling. */
+    cinfo.dct_method = JDCT_ISLOW;
+    cinfo.do_fancy_upsampling = TRUE;
+    jpeg_start_decompress(&cinfo);
+    int64_t fw = cinfo.output_width, fh = cinfo.output_height;
+    int64_t x0 = 0, y0 = 0, x1 = fw, y1 = fh;
+    if (region) {
+        x0 = region[0] - REGION_MARGIN;
+        y0 = region[1] - REGION_MARGIN;
+        x1 = region[2] + REGION_MARGIN;
+        y1 = region[3] + REGION_MARGIN;
+        x0 = x0 < 0 ? 0 : x0 > fw - 1 ? fw - 1 : x0;
+        y0 = y0 < 0 ? 0 : y0 > fh - 1 ? fh - 1 : y0;
+        x1 = x1 > fw ? fw : x1 <= x0 ? x0 + 1 : x1;
+        y1 = y1 > fh ? fh : y1 <= y0 ? y0 + 1 : y1;
+    }
+    JDIMENSION left = (JDIMENSION)x0, columns = (JDIMENSION)(x1 - x0);
+    if (columns < cinfo.output_width)
+        jpeg_crop_scanline(&cinfo, &left, &columns); /* to block edges */
+    int channels = cmyk ? 4 : 3;
+    size_t row_bytes = (size_t)columns * (size_t)channels;
+    pixels = malloc(row_bytes * (size_t)(y1 - y0));
+    if (!pixels) {
+        jpeg_destroy_decompress(&cinfo);
+        return cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory to decode %s "
+                         "(%lld x %lld)", caller, name, (long long)columns,
+                         (long long)(y1 - y0));
+    }
+    if (y0 > 0)
+        jpeg_skip_scanlines(&cinfo, (JDIMENSION)y0);
+    while ((int64_t)cinfo.output_scanline < y1) {
+        JSAMPROW row = pixels + row_bytes * (cinfo.output_scanline - y0);
+        if (jpeg_read_scanlines(&cinfo, &row, 1) != 1 || st.truncated)
+            ERREXIT(&cinfo, JERR_INPUT_EOF);
+    }
+    if (y1 == fh)
+        jpeg_finish_decompress(&cinfo);
+    if (st.truncated)
+        ERREXIT(&cinfo, JERR_INPUT_EOF);
+    jpeg_destroy_decompress(&cinfo);
+    uint8_t *rgb = pixels;
+    size_t n = (size_t)columns * (size_t)(y1 - y0);
     if (cmyk) {
-        size_t n = (size_t)w * (size_t)h;
         for (size_t i = 0; i < n; ++i) {
-            const uint8_t *p = pixels + 4 * i;
+            const uint8_t *p = rgb + 4 * i;
             uint8_t r = cmyk_channel(p[0], p[3]), g = cmyk_channel(p[1], p[3]),
                     b = cmyk_channel(p[2], p[3]);
-            pixels[3 * i] = r;
-            pixels[3 * i + 1] = g;
-            pixels[3 * i + 2] = b;
+            rgb[3 * i] = r;
+            rgb[3 * i + 1] = g;
+            rgb[3 * i + 2] = b;
         }
-        uint8_t *smaller = realloc(pixels, n * 3);
+        uint8_t *smaller = realloc(rgb, n * 3);
         if (smaller)
-            pixels = smaller;
+            rgb = smaller;
     }
-    *rgb = pixels;
-    *out_w = w;
-    *out_h = h;
+    *out = (cnn_image_rgb){rgb, left, y0, columns, y1 - y0, fw, fh};
     return CNN_OK;
 }
 
@@ -181,8 +272,7 @@ static cnn_status png_probe(const char *caller, const char *name,
 
 static cnn_status png_decode(const char *caller, const char *name,
                              const uint8_t *data, size_t size,
-                             int64_t max_pixels, uint8_t **rgb,
-                             int64_t *out_w, int64_t *out_h)
+                             int64_t max_pixels, cnn_image_rgb *result)
 {
     int64_t probe_w = 0, probe_h = 0;
     cnn_status s = png_probe(caller, name, data, size, max_pixels, &probe_w,
@@ -268,9 +358,7 @@ static cnn_status png_decode(const char *caller, const char *name,
     free(raw);
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
-    *rgb = out;
-    *out_w = w;
-    *out_h = h;
+    *result = (cnn_image_rgb){out, 0, 0, w, h, w, h};
     return CNN_OK;
 }
 
@@ -290,23 +378,18 @@ cnn_status cnn_image_probe(const char *caller, const char *name,
     if (*kind != CNN_IMAGE_JPEG)
         return cnn_error(CNN_ERR_FORMAT, "%s: %s is neither a JPEG nor a PNG "
                          "file", caller, name);
-    tjhandle tj = tjInitDecompress();
-    if (!tj)
-        return cnn_error(CNN_ERR_OUT_OF_MEMORY,
-                         "%s: no memory for a JPEG decoder", caller);
-    int w = 0, h = 0, colorspace = 0;
-    cnn_status s = jpeg_header(caller, name, tj, data, size, max_pixels, &w,
-                               &h, &colorspace);
-    tjDestroy(tj);
-    *width = w;
-    *height = h;
+    cnn_image_rgb header = {0};
+    cnn_status s = jpeg_decode(caller, name, data, size, max_pixels, 1, 1,
+                               NULL, &header);
+    *width = header.full_width;
+    *height = header.full_height;
     return s;
 }
 
 cnn_status cnn_image_decode(const char *caller, const char *name,
                             const uint8_t *data, size_t size,
-                            int64_t max_pixels, int denom, uint8_t **rgb,
-                            int64_t *width, int64_t *height)
+                            int64_t max_pixels, int denom,
+                            const int64_t *region, cnn_image_rgb *out)
 {
     if (size == 0)
         return cnn_error(CNN_ERR_FORMAT, "%s: %s is empty (0 bytes)", caller,
@@ -316,11 +399,10 @@ cnn_status cnn_image_decode(const char *caller, const char *name,
                          denom, name);
     switch (cnn_image_sniff(data, size)) {
     case CNN_IMAGE_JPEG:
-        return jpeg_decode(caller, name, data, size, max_pixels, denom, rgb,
-                           width, height);
+        return jpeg_decode(caller, name, data, size, max_pixels, denom, 0,
+                           region, out);
     case CNN_IMAGE_PNG:
-        return png_decode(caller, name, data, size, max_pixels, rgb, width,
-                          height);
+        return png_decode(caller, name, data, size, max_pixels, out);
     default:
         return cnn_error(CNN_ERR_FORMAT, "%s: %s is neither a JPEG nor a PNG "
                          "file", caller, name);

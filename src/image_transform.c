@@ -308,20 +308,37 @@ static void filter_free(filter *f)
     free(f->kk);
 }
 
-cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
-                              const uint8_t *rgb, int64_t width,
-                              int64_t height, int denom, const float mean[3],
-                              const float std[3], float *out)
+void cnn_image_plan_region(const cnn_image_plan *plan, int denom,
+                           int64_t full_w, int64_t full_h, int64_t region[4])
 {
-    /* The crop region in the decoded image's coordinates. */
-    int64_t sx0 = plan->crop_x / denom, sy0 = plan->crop_y / denom;
-    int64_t sx1 = (plan->crop_x + plan->crop_w + denom - 1) / denom;
-    int64_t sy1 = (plan->crop_y + plan->crop_h + denom - 1) / denom;
-    if (sx1 > width)
-        sx1 = width;
-    if (sy1 > height)
-        sy1 = height;
-    int64_t sw = sx1 - sx0, sh = sy1 - sy0;
+    int64_t x1 = (plan->crop_x + plan->crop_w + denom - 1) / denom;
+    int64_t y1 = (plan->crop_y + plan->crop_h + denom - 1) / denom;
+    region[0] = plan->crop_x / denom;
+    region[1] = plan->crop_y / denom;
+    region[2] = x1 < full_w ? x1 : full_w;
+    region[3] = y1 < full_h ? y1 : full_h;
+}
+
+cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
+                              const cnn_image_rgb *img, int denom,
+                              const float mean[3], const float std[3],
+                              float *out)
+{
+    /* The crop region in the decoded image's coordinates, and where it
+     * starts in the pixels at hand. */
+    int64_t region[4];
+    cnn_image_plan_region(plan, denom, img->full_width, img->full_height,
+                          region);
+    if (region[0] < img->left || region[1] < img->top ||
+        region[2] > img->left + img->width ||
+        region[3] > img->top + img->height || region[2] <= region[0] ||
+        region[3] <= region[1])
+        return cnn_error(CNN_ERR_INTERNAL, "%s: the decoded part of an image "
+                         "misses the crop", caller);
+    const int64_t width = img->width;
+    const uint8_t *rgb = img->pixels;
+    int64_t sx0 = region[0] - img->left, sy0 = region[1] - img->top;
+    int64_t sw = region[2] - region[0], sh = region[3] - region[1];
     const int64_t rw = plan->resize_w, rh = plan->resize_h;
     const int64_t ow = plan->out_w, oh = plan->out_h;
     /* The part of the window inside the resized image. */
@@ -378,8 +395,13 @@ cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
                     dst[3 * i + 2] = clip8(s2);
                 }
             }
-            /* Vertical pass (or a copy) into the window. */
-            for (int64_t j = 0; j < vh; ++j) {
+            /* Vertical pass (or a copy) into the window: a row of
+             * accumulators gathers each source row in turn (the sums are
+             * integers, so the order changes nothing). */
+            int32_t *acc = need_v ? malloc(sizeof *acc * (size_t)(vw * 3))
+                                  : NULL;
+            ok = !need_v || acc != NULL;
+            for (int64_t j = 0; ok && j < vh; ++j) {
                 uint8_t *dst = window + ((vy0 - plan->win_y + j) * ow +
                                          (vx0 - plan->win_x)) * 3;
                 if (!need_v) {
@@ -389,14 +411,18 @@ cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
                 const int32_t *k = fv.kk + j * fv.ksize;
                 int64_t y0 = fv.bounds[2 * j] - row_first,
                         n = fv.bounds[2 * j + 1];
-                for (int64_t i = 0; i < vw * 3; ++i) {
-                    int32_t s = 1 << (PRECISION_BITS - 1);
-                    const uint8_t *col = temp + y0 * vw * 3 + i;
-                    for (int64_t y = 0; y < n; ++y)
-                        s += col[y * vw * 3] * k[y];
-                    dst[i] = clip8(s);
+                for (int64_t i = 0; i < vw * 3; ++i)
+                    acc[i] = 1 << (PRECISION_BITS - 1);
+                for (int64_t y = 0; y < n; ++y) {
+                    const uint8_t *row = temp + (y0 + y) * vw * 3;
+                    const int32_t ky = k[y];
+                    for (int64_t i = 0; i < vw * 3; ++i)
+                        acc[i] += row[i] * ky;
                 }
+                for (int64_t i = 0; i < vw * 3; ++i)
+                    dst[i] = clip8(acc[i]);
             }
+            free(acc);
         }
     }
     filter_free(&fh);
@@ -406,17 +432,25 @@ cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
         free(window);
         return cnn_error(CNN_ERR_OUT_OF_MEMORY,
                          "%s: no memory to transform a %lld x %lld image",
-                         caller, (long long)width, (long long)height);
+                         caller, (long long)sw, (long long)sh);
     }
-    /* Flip, ToTensor (v / 255 in float) and Normalize, into CHW. */
-    for (int c = 0; c < 3; ++c) {
-        float *o = out + (int64_t)c * ow * oh;
-        for (int64_t y = 0; y < oh; ++y)
-            for (int64_t x = 0; x < ow; ++x) {
-                int64_t sx = plan->flip ? ow - 1 - x : x;
-                float v = (float)window[(y * ow + sx) * 3 + c] / 255.0f;
-                o[y * ow + x] = (v - mean[c]) / std[c];
-            }
+    /* Flip, ToTensor (v / 255 in float) and Normalize, into CHW, through
+     * a table of the 256 results per channel (the same float operations,
+     * done once). */
+    float table[3][256];
+    for (int c = 0; c < 3; ++c)
+        for (int v = 0; v < 256; ++v)
+            table[c][v] = ((float)v / 255.0f - mean[c]) / std[c];
+    const int64_t plane = ow * oh;
+    for (int64_t y = 0; y < oh; ++y) {
+        const uint8_t *src = window + y * ow * 3;
+        float *o = out + y * ow;
+        for (int64_t x = 0; x < ow; ++x) {
+            const uint8_t *px = src + (plan->flip ? ow - 1 - x : x) * 3;
+            o[x] = table[0][px[0]];
+            o[plane + x] = table[1][px[1]];
+            o[2 * plane + x] = table[2][px[2]];
+        }
     }
     free(window);
     return CNN_OK;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cnn/data.h"
+#include "image_decode.h"
 
 /* One sample's geometry, in the coordinates of the full-size source:
  * take the region (crop_x, crop_y, crop_w, crop_h) of the source, resample
@@ -41,15 +42,21 @@ void cnn_image_plan_make(const cnn_image_params *p, int64_t width,
  * crop region still has at least resize_w x resize_h pixels. */
 int cnn_image_plan_denom(const cnn_image_plan *plan);
 
-/* Runs the plan on rgb (width x height, R G B interleaved), which is the
- * source decoded at 1/denom of its size (each side rounded up), into out
- * (3 x out_h x out_w floats): (v / 255 - mean[c]) / std[c] in float, as
- * ToTensor and Normalize compute it. CNN_ERR_OUT_OF_MEMORY (caller named)
- * when scratch memory runs out. */
+/* The part of the source decoded at 1/denom (full_w x full_h, each side
+ * of the source rounded up) that the plan reads: region = {x0, y0, x1,
+ * y1}, the crop in those coordinates (edges rounded outward). */
+void cnn_image_plan_region(const cnn_image_plan *plan, int denom,
+                           int64_t full_w, int64_t full_h, int64_t region[4]);
+
+/* Runs the plan on img, the source decoded at 1/denom of its size and at
+ * least over cnn_image_plan_region's region, into out (3 x out_h x out_w
+ * floats): (v / 255 - mean[c]) / std[c] in float, as ToTensor and
+ * Normalize compute it. CNN_ERR_OUT_OF_MEMORY (caller named) when scratch
+ * memory runs out; CNN_ERR_INTERNAL if img misses part of the region. */
 cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
-                              const uint8_t *rgb, int64_t width,
-                              int64_t height, int denom, const float mean[3],
-                              const float std[3], float *out);
+                              const cnn_image_rgb *img, int denom,
+                              const float mean[3], const float std[3],
+                              float *out);
 
 /* Python's round() of x / 2 for an integer x (half to even), which
  * torchvision's CenterCrop uses. */

@@ -25,11 +25,18 @@ static uint8_t *decode_file(const char *path, int denom, int64_t *w,
                             int64_t *h)
 {
     size_t size = 0;
-    uint8_t *data = image_test_read(path, &size), *rgb = NULL;
+    uint8_t *data = image_test_read(path, &size);
+    cnn_image_rgb rgb;
     ck_assert_ok(cnn_image_decode(caller, path, data, size, LIMIT, denom,
-                                  &rgb, w, h));
+                                  NULL, &rgb));
+    ck_assert_int_eq(rgb.left, 0);
+    ck_assert_int_eq(rgb.top, 0);
+    ck_assert_int_eq(rgb.width, rgb.full_width);
+    ck_assert_int_eq(rgb.height, rgb.full_height);
     free(data);
-    return rgb;
+    *w = rgb.width;
+    *h = rgb.height;
+    return rgb.pixels;
 }
 
 /* ------------------------------------------------------------- decoding */
@@ -154,6 +161,77 @@ START_TEST(jpeg_pixels_and_dct_scaling)
 }
 END_TEST
 
+/* A region decode (only the rows and column blocks around it) gives the
+ * whole decode's pixels over the region, at every scale, for every
+ * subsampling, greyscale, CMYK and progressive files. */
+START_TEST(jpeg_regions_equal_whole_decode)
+{
+    enum { W = 203, H = 157 };
+    static uint8_t rgb[W * H * 4];
+    for (int i = 0; i < W * H * 4; ++i)
+        rgb[i] = (uint8_t)(128 + 100 * sin(i * 0.0007) + (i * 7919 % 41));
+    const int samps[] = {TJSAMP_444, TJSAMP_422, TJSAMP_420, TJSAMP_440,
+                         TJSAMP_411, TJSAMP_GRAY, TJSAMP_444};
+    const int formats[] = {TJPF_RGB, TJPF_RGB, TJPF_RGB, TJPF_RGB, TJPF_RGB,
+                           TJPF_GRAY, TJPF_CMYK};
+    uint32_t state = 12345;
+    int regions = 0;
+    for (int f = 0; f < 8; ++f) {
+        uint8_t *jpeg = NULL;
+        size_t size = 0;
+        if (f < 7) {
+            image_test_jpeg_memory(W, H, formats[f], samps[f], 85, rgb, &jpeg,
+                                   &size);
+        } else { /* progressive, from the fixtures */
+            char path[512];
+            snprintf(path, sizeof path, "%s/images/progressive.jpg",
+                     CNN_FIXTURE_DIR);
+            jpeg = image_test_read(path, &size);
+        }
+        for (int denom = 1; denom <= 8; denom *= 2) {
+            cnn_image_rgb whole, part;
+            ck_assert_ok(cnn_image_decode(caller, "x", jpeg, size, LIMIT,
+                                          denom, NULL, &whole));
+            for (int t = 0; t < 12; ++t) {
+                int64_t fw = whole.full_width, fh = whole.full_height, r[4];
+                state = state * 1664525u + 1013904223u;
+                r[0] = (int64_t)(state >> 8) % fw;
+                state = state * 1664525u + 1013904223u;
+                r[1] = (int64_t)(state >> 8) % fh;
+                state = state * 1664525u + 1013904223u;
+                r[2] = r[0] + 1 + (int64_t)(state >> 8) % (fw - r[0]);
+                state = state * 1664525u + 1013904223u;
+                r[3] = r[1] + 1 + (int64_t)(state >> 8) % (fh - r[1]);
+                ck_assert_ok(cnn_image_decode(caller, "x", jpeg, size, LIMIT,
+                                              denom, r, &part));
+                ck_assert_int_le(part.left, r[0]);
+                ck_assert_int_le(part.top, r[1]);
+                ck_assert_int_ge(part.left + part.width, r[2]);
+                ck_assert_int_ge(part.top + part.height, r[3]);
+                for (int64_t y = r[1]; y < r[3]; ++y)
+                    ck_assert_msg(
+                        memcmp(part.pixels + ((y - part.top) * part.width +
+                                              r[0] - part.left) * 3,
+                               whole.pixels + (y * whole.width + r[0]) * 3,
+                               (size_t)(r[2] - r[0]) * 3) == 0,
+                        "file %d at 1/%d: row %lld of region %lld,%lld - "
+                        "%lld,%lld differs from the whole decode", f, denom,
+                        (long long)y, (long long)r[0], (long long)r[1],
+                        (long long)r[2], (long long)r[3]);
+                free(part.pixels);
+                ++regions;
+            }
+            free(whole.pixels);
+        }
+        if (f < 7)
+            tjFree(jpeg);
+        else
+            free(jpeg);
+    }
+    ck_assert_int_eq(regions, 8 * 4 * 12);
+}
+END_TEST
+
 /* The fixture's files, in make_images.py's FILES order. */
 static const char *const fixture_files[] = {
     "a.jpg", "b.png", "c.jpg", "grey.png", "grey16.png", "bilevel.png",
@@ -217,8 +295,9 @@ START_TEST(transforms_match_torchvision)
         uint8_t *rgb = decode_file(fixture_file(p[0]), 1, &w, &h);
         ck_assert_int_eq(t->numel, 3 * plan.out_w * plan.out_h);
         float *out = malloc(sizeof *out * (size_t)t->numel);
-        ck_assert_ok(cnn_image_plan_run(caller, &plan, rgb, w, h, 1, mean,
-                                        std, out));
+        const cnn_image_rgb img = {rgb, 0, 0, w, h, w, h};
+        ck_assert_ok(cnn_image_plan_run(caller, &plan, &img, 1, mean, std,
+                                        out));
         const float *expect = t->data;
         int64_t differ = 0;
         double worst = 0;
@@ -465,12 +544,14 @@ static void expect_refused(const uint8_t *data, size_t size, int64_t limit,
 {
     cnn_image_kind kind;
     int64_t w = 0, h = 0;
-    uint8_t *rgb = (uint8_t *)"untouched";
+    uint8_t untouched[] = "untouched";
+    cnn_image_rgb rgb = {untouched, 0, 0, 0, 0, 0, 0};
+    const int64_t region[4] = {0, 0, 1, 1};
     cnn_status probe = cnn_image_probe(caller, "the file", data, size, limit,
                                        &kind, &w, &h);
     if (probe == CNN_OK) {
         ck_assert_fails(cnn_image_decode(caller, "the file", data, size,
-                                         limit, 1, &rgb, &w, &h),
+                                         limit, 1, NULL, &rgb),
                         CNN_ERR_FORMAT, fragment);
     } else {
         ck_assert_int_eq(probe, CNN_ERR_FORMAT);
@@ -478,10 +559,14 @@ static void expect_refused(const uint8_t *data, size_t size, int64_t limit,
                       "'%s' does not mention '%s'", cnn_last_error(),
                       fragment);
         ck_assert_fails(cnn_image_decode(caller, "the file", data, size,
-                                         limit, 1, &rgb, &w, &h),
+                                         limit, 1, NULL, &rgb),
                         CNN_ERR_FORMAT, fragment);
     }
-    ck_assert_str_eq((const char *)rgb, "untouched");
+    /* A region decode refuses the file too. */
+    ck_assert_fails(cnn_image_decode(caller, "the file", data, size, limit, 1,
+                                     region, &rgb),
+                    CNN_ERR_FORMAT, fragment);
+    ck_assert_ptr_eq(rgb.pixels, untouched);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -554,6 +639,7 @@ int main(void)
     TCase *tc = cnn_test_case("decode");
     tcase_add_test(tc, png_pixels_as_written);
     tcase_add_test(tc, jpeg_pixels_and_dct_scaling);
+    tcase_add_test(tc, jpeg_regions_equal_whole_decode);
     tcase_add_test(tc, decoding_matches_pil);
     tcase_add_test(tc, decoder_refusals);
     suite_add_tcase(s, tc);

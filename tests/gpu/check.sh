@@ -146,8 +146,8 @@ if [ "$has_cudnn" = no ] && [ -n "$python" ]; then
 fi
 echo "cudnn for the build: $has_cudnn" >> "$info"
 
-# Check, zlib, TurboJPEG, libpng and pkg-config from the carried packages
-# where missing.
+# Check, zlib, libjpeg-turbo, libpng and pkg-config from the carried
+# packages where missing.
 deps=${CNN_GPU_DEPS:-$root/.gpu-deps}
 need_deps=no
 command -v pkg-config > /dev/null && pkg-config --exists check 2> /dev/null ||
@@ -155,6 +155,8 @@ command -v pkg-config > /dev/null && pkg-config --exists check 2> /dev/null ||
 for header in zlib.h turbojpeg.h png.h; do
     echo "#include <$header>" | cc -E - > /dev/null 2>&1 || need_deps=yes
 done
+printf '#include <stdio.h>\n#include <jpeglib.h>\n' | cc -E - > /dev/null 2>&1 ||
+    need_deps=yes
 if [ "$need_deps" = yes ]; then
     if [ -d "$deps/usr" ]; then
         multiarch=$deps/usr/lib/x86_64-linux-gnu
@@ -169,7 +171,7 @@ if [ "$need_deps" = yes ]; then
         libpath=${libpath:+$libpath:}$multiarch
         echo "dependencies: from $deps" >> "$info"
     else
-        echo "dependencies: Check, zlib, TurboJPEG or libpng missing and no $deps" \
+        echo "dependencies: Check, zlib, libjpeg, TurboJPEG or libpng missing and no $deps" \
              "(run tests/gpu/fetch_deps.sh on a Debian machine)" >> "$info"
     fi
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/gpu/fetch_deps.sh DIR - on a Debian machine with a package registry,
 # downloads what tests/gpu/check.sh needs and a GPU machine may lack (Check
-# and subunit for the tests, zlib's, libjpeg-turbo's and libpng's headers,
+# and subunit for the tests, zlib's, libjpeg-turbo's (libjpeg and
+# TurboJPEG) and libpng's headers,
 # pkg-config, and Fashion-MNIST
 # for a training run, 30 MB) and unpacks it into DIR/usr (default
 # .gpu-deps in the repository, which git ignores).
@@ -10,8 +11,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${1:-$root/.gpu-deps}
 packages=(check libsubunit0 libsubunit-dev zlib1g zlib1g-dev pkgconf
-          pkgconf-bin libpkgconf3 dataset-fashion-mnist libturbojpeg0
-          libturbojpeg0-dev libpng16-16 libpng-dev)
+          pkgconf-bin libpkgconf3 dataset-fashion-mnist libjpeg62-turbo
+          libjpeg62-turbo-dev libturbojpeg0 libturbojpeg0-dev libpng16-16
+          libpng-dev)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download "${packages[@]}")
