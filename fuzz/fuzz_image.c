@@ -1,9 +1,10 @@
 /* fuzz/fuzz_image.c - the JPEG and PNG decoders and the transforms: the
- * input is an image file. As the image source does, a ResNet training
- * crop's plan picks the DCT scale and the region to decode, and a file that
- * decodes is run through the crop; the whole image is decoded too. Images
- * over 4 megapixels are refused (the pixel limit), which keeps each run
- * fast. */
+ * input is an image file; its last byte picks the recipe (AlexNet, ResNet,
+ * CIFAR or none; train or eval) at a small output size. As the image
+ * source does, the recipe's plan picks the DCT scale and the region to
+ * decode, and a file that decodes is run through the plan; the whole image
+ * is decoded too. Images over 4 megapixels are refused (the pixel limit),
+ * which keeps each run fast. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         &h) != CNN_OK)
         return 0;
     cnn_image_params p = cnn_image_params_default();
+    uint8_t pick = data[size - 1];
+    p.transform = (cnn_transform)(pick % 4);
+    p.train = pick >> 2 & 1;
     p.size = 8;
-    p.resize = 9;
+    p.resize = 9 + (pick >> 3 & 7);
+    p.padding = pick >> 6;
     cnn_image_params resolved;
     if (cnn_image_params_resolve(caller, &p, 0, &resolved) != CNN_OK)
         abort();
