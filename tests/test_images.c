@@ -73,6 +73,18 @@ START_TEST(png_pixels_as_written)
         indices[i] = (uint8_t)(i % 4);
     image_test_png("pal.png", W, H, PNG_COLOR_TYPE_PALETTE, 8, indices,
                    palette, 4);
+    /* 16-bit RGB keeps the high bytes; grey + alpha drops the alpha. */
+    uint8_t rgb16[W * H * 6], la[W * H * 2];
+    for (int i = 0; i < W * H * 3; ++i) {
+        rgb16[2 * i] = rgb[i];
+        rgb16[2 * i + 1] = (uint8_t)(255 - rgb[i]); /* low byte: dropped */
+    }
+    for (int i = 0; i < W * H; ++i) {
+        la[2 * i] = grey[i];
+        la[2 * i + 1] = (uint8_t)(3 * i);
+    }
+    image_test_png("rgb16.png", W, H, PNG_COLOR_TYPE_RGB, 16, rgb16, NULL, 0);
+    image_test_png("la.png", W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, la, NULL, 0);
     /* 1-bit grey, 8 pixels a byte, most significant first: 0 or 255. */
     const uint8_t bits[3] = {0xA0, 0x50, 0xF8}; /* rows of 5 pixels */
     image_test_png("bits.png", W, H, PNG_COLOR_TYPE_GRAY, 1, bits, NULL, 0);
@@ -86,11 +98,17 @@ START_TEST(png_pixels_as_written)
     out = decode_file(image_test_path("rgba.png"), 1, &w, &h);
     ck_assert_mem_eq(out, rgb, sizeof rgb);
     free(out);
-    out = decode_file(image_test_path("grey.png"), 1, &w, &h);
-    for (int i = 0; i < W * H; ++i)
-        for (int c = 0; c < 3; ++c)
-            ck_assert_uint_eq(out[3 * i + c], grey[i]);
+    out = decode_file(image_test_path("rgb16.png"), 1, &w, &h);
+    ck_assert_mem_eq(out, rgb, sizeof rgb);
     free(out);
+    const char *greys[] = {"grey.png", "la.png"};
+    for (int f = 0; f < 2; ++f) {
+        out = decode_file(image_test_path(greys[f]), 1, &w, &h);
+        for (int i = 0; i < W * H; ++i)
+            for (int c = 0; c < 3; ++c)
+                ck_assert_uint_eq(out[3 * i + c], grey[i]);
+        free(out);
+    }
     /* PIL opens 16-bit grey as 32-bit integers; convert("RGB") clips. */
     out = decode_file(image_test_path("grey16.png"), 1, &w, &h);
     for (int i = 0; i < W * H; ++i)
