@@ -308,15 +308,77 @@ static void filter_free(filter *f)
     free(f->kk);
 }
 
-void cnn_image_plan_region(const cnn_image_plan *plan, int denom,
-                           int64_t full_w, int64_t full_h, int64_t region[4])
+/* The crop in the coordinates of the image decoded at 1/denom (full_w x
+ * full_h): {x0, y0, x1, y1}, edges rounded outward. */
+static void crop_decoded(const cnn_image_plan *plan, int denom,
+                         int64_t full_w, int64_t full_h, int64_t c[4])
 {
     int64_t x1 = (plan->crop_x + plan->crop_w + denom - 1) / denom;
     int64_t y1 = (plan->crop_y + plan->crop_h + denom - 1) / denom;
-    region[0] = plan->crop_x / denom;
-    region[1] = plan->crop_y / denom;
-    region[2] = x1 < full_w ? x1 : full_w;
-    region[3] = y1 < full_h ? y1 : full_h;
+    c[0] = plan->crop_x / denom;
+    c[1] = plan->crop_y / denom;
+    c[2] = x1 < full_w ? x1 : full_w;
+    c[3] = y1 < full_h ? y1 : full_h;
+}
+
+/* The inputs [*lo, *hi) that outputs first .. first + count - 1 read when
+ * in_size pixels become out_size: filter_make's bounds of the first and
+ * the last (they only grow with the output), or the outputs themselves
+ * when nothing is resampled. */
+static void filter_span(int64_t in_size, int64_t out_size, int64_t first,
+                        int64_t count, int64_t *lo, int64_t *hi)
+{
+    if (in_size == out_size) {
+        *lo = first;
+        *hi = first + count;
+        return;
+    }
+    double scale = (double)in_size / (double)out_size;
+    double support = scale < 1.0 ? 1.0 : scale;
+    int64_t xmin = (int64_t)((double)(first + 0.5) * scale - support + 0.5);
+    int64_t xmax = (int64_t)((double)(first + count - 1 + 0.5) * scale +
+                             support + 0.5);
+    *lo = xmin < 0 ? 0 : xmin;
+    *hi = xmax > in_size ? in_size : xmax;
+}
+
+/* What a plan reads, in the crop's coordinates: the valid part of the
+ * window in the resized image (v: x0, y0, x1, y1) and the crop's pixels
+ * the resampling reads for it (need: x0, y0, x1, y1; empty when the window
+ * lies in the padding). */
+static void plan_reads(const cnn_image_plan *plan, int64_t sw, int64_t sh,
+                       int64_t v[4], int64_t need[4])
+{
+    const int64_t rw = plan->resize_w, rh = plan->resize_h;
+    v[0] = plan->win_x < 0 ? 0 : plan->win_x;
+    v[1] = plan->win_y < 0 ? 0 : plan->win_y;
+    v[2] = plan->win_x + plan->out_w < rw ? plan->win_x + plan->out_w : rw;
+    v[3] = plan->win_y + plan->out_h < rh ? plan->win_y + plan->out_h : rh;
+    if (v[2] <= v[0] || v[3] <= v[1]) {
+        need[0] = need[1] = need[2] = need[3] = 0;
+        return;
+    }
+    filter_span(sw, rw, v[0], v[2] - v[0], &need[0], &need[2]);
+    filter_span(sh, rh, v[1], v[3] - v[1], &need[1], &need[3]);
+}
+
+void cnn_image_plan_region(const cnn_image_plan *plan, int denom,
+                           int64_t full_w, int64_t full_h, int64_t region[4])
+{
+    int64_t c[4], v[4], need[4];
+    crop_decoded(plan, denom, full_w, full_h, c);
+    plan_reads(plan, c[2] - c[0], c[3] - c[1], v, need);
+    if (need[2] <= need[0] || need[3] <= need[1]) { /* all padding */
+        region[0] = c[0];
+        region[1] = c[1];
+        region[2] = c[0] + 1;
+        region[3] = c[1] + 1;
+        return;
+    }
+    region[0] = c[0] + need[0];
+    region[1] = c[1] + need[1];
+    region[2] = c[0] + need[2];
+    region[3] = c[1] + need[3];
 }
 
 cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
@@ -324,29 +386,24 @@ cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
                               const float mean[3], const float std[3],
                               float *out)
 {
-    /* The crop region in the decoded image's coordinates, and where it
-     * starts in the pixels at hand. */
-    int64_t region[4];
-    cnn_image_plan_region(plan, denom, img->full_width, img->full_height,
-                          region);
-    if (region[0] < img->left || region[1] < img->top ||
-        region[2] > img->left + img->width ||
-        region[3] > img->top + img->height || region[2] <= region[0] ||
-        region[3] <= region[1])
-        return cnn_error(CNN_ERR_INTERNAL, "%s: the decoded part of an image "
-                         "misses the crop", caller);
+    /* The crop in the decoded image's coordinates (the resampling's
+     * input) and the valid part of the window; the pixels the filters
+     * read must lie in the decoded part at hand (checked below). */
+    int64_t crop[4], valid[4], need[4];
+    crop_decoded(plan, denom, img->full_width, img->full_height, crop);
+    const int64_t sw = crop[2] - crop[0], sh = crop[3] - crop[1];
+    plan_reads(plan, sw, sh, valid, need);
+    int64_t vx0 = valid[0], vy0 = valid[1], vx1 = valid[2], vy1 = valid[3];
+    int64_t vw = vx1 > vx0 ? vx1 - vx0 : 0, vh = vy1 > vy0 ? vy1 - vy0 : 0;
+    if (sw <= 0 || sh <= 0)
+        return cnn_error(CNN_ERR_INTERNAL, "%s: an empty crop", caller);
     const int64_t width = img->width;
     const uint8_t *rgb = img->pixels;
-    int64_t sx0 = region[0] - img->left, sy0 = region[1] - img->top;
-    int64_t sw = region[2] - region[0], sh = region[3] - region[1];
+    /* Crop pixel (x, y) is decoded pixel (x + dx, y + dy), dx and dy
+     * possibly negative: only indices are formed from them. */
+    const int64_t dx = crop[0] - img->left, dy = crop[1] - img->top;
     const int64_t rw = plan->resize_w, rh = plan->resize_h;
     const int64_t ow = plan->out_w, oh = plan->out_h;
-    /* The part of the window inside the resized image. */
-    int64_t vx0 = plan->win_x < 0 ? 0 : plan->win_x;
-    int64_t vy0 = plan->win_y < 0 ? 0 : plan->win_y;
-    int64_t vx1 = plan->win_x + ow < rw ? plan->win_x + ow : rw;
-    int64_t vy1 = plan->win_y + oh < rh ? plan->win_y + oh : rh;
-    int64_t vw = vx1 > vx0 ? vx1 - vx0 : 0, vh = vy1 > vy0 ? vy1 - vy0 : 0;
 
     uint8_t *window = calloc((size_t)(ow * oh * 3), 1);
     uint8_t *temp = NULL;
@@ -366,6 +423,21 @@ cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
         if (ok && need_h)
             ok = filter_make(&fh, sw, rw, vx0, vw);
         int64_t rows = row_end - row_first;
+        int64_t col_first = vx0, col_end = vx1;
+        if (ok && need_h) {
+            col_first = fh.bounds[0];
+            col_end = fh.bounds[2 * (vw - 1)] + fh.bounds[2 * vw - 1];
+        }
+        if (ok && (dx + col_first < 0 || dy + row_first < 0 ||
+                   dx + col_end > img->width ||
+                   dy + row_end > img->height)) {
+            filter_free(&fh);
+            filter_free(&fv);
+            free(window);
+            return cnn_error(CNN_ERR_INTERNAL, "%s: the decoded part of an "
+                             "image misses the pixels the crop reads",
+                             caller);
+        }
         if (ok) {
             temp = malloc((size_t)(rows * vw * 3));
             ok = temp != NULL;
@@ -373,16 +445,15 @@ cnn_status cnn_image_plan_run(const char *caller, const cnn_image_plan *plan,
         if (ok) {
             /* Horizontal pass (or a copy) of the rows needed. */
             for (int64_t y = 0; y < rows; ++y) {
-                const uint8_t *src = rgb + ((sy0 + row_first + y) * width +
-                                            sx0) * 3;
+                const uint8_t *src = rgb + (dy + row_first + y) * width * 3;
                 uint8_t *dst = temp + y * vw * 3;
                 if (!need_h) {
-                    memcpy(dst, src + vx0 * 3, (size_t)vw * 3);
+                    memcpy(dst, src + (dx + vx0) * 3, (size_t)vw * 3);
                     continue;
                 }
                 for (int64_t i = 0; i < vw; ++i) {
                     const int32_t *k = fh.kk + i * fh.ksize;
-                    const uint8_t *s = src + fh.bounds[2 * i] * 3;
+                    const uint8_t *s = src + (dx + fh.bounds[2 * i]) * 3;
                     int64_t n = fh.bounds[2 * i + 1];
                     int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
                     for (int64_t x = 0; x < n; ++x) {

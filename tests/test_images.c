@@ -250,6 +250,65 @@ START_TEST(jpeg_regions_equal_whole_decode)
 }
 END_TEST
 
+/* Every recipe's plan run on the region decode (what the image source
+ * does) gives the bits of the same plan on the whole decode. */
+START_TEST(region_decode_gives_the_same_samples)
+{
+    enum { W = 333, H = 250 };
+    static uint8_t rgb[W * H * 3];
+    for (int i = 0; i < W * H * 3; ++i)
+        rgb[i] = (uint8_t)(128 + 90 * sin(i * 0.0011) + (i * 7919 % 37));
+    uint8_t *jpeg = NULL;
+    size_t size = 0;
+    image_test_jpeg_memory(W, H, TJPF_RGB, TJSAMP_420, 90, rgb, &jpeg, &size);
+    cnn_image_rgb whole;
+    ck_assert_ok(cnn_image_decode(caller, "x", jpeg, size, LIMIT, 1, NULL,
+                                  &whole));
+    const int64_t sizes[] = {24, 40, 100};
+    int compared = 0, smaller = 0;
+    for (int t = 0; t < 4; ++t)
+        for (int train = 0; train < 2; ++train)
+            for (int k = 0; k < 3; ++k) {
+                cnn_image_params p = cnn_image_params_default(), r;
+                p.transform = (cnn_transform)t;
+                p.train = train;
+                p.size = sizes[k];
+                p.resize = sizes[k] + 8 * k;
+                p.dct_scaling = 0;
+                ck_assert_ok(cnn_image_params_resolve(caller, &p, 0, &r));
+                int64_t n = 3 * r.size * r.size;
+                float *a = malloc(sizeof *a * (size_t)n);
+                float *b = malloc(sizeof *b * (size_t)n);
+                for (int64_t index = 0; index < 6; ++index) {
+                    cnn_image_plan plan;
+                    cnn_image_plan_make(&r, W, H, 3, 1, index, &plan);
+                    int64_t region[4];
+                    cnn_image_plan_region(&plan, 1, W, H, region);
+                    cnn_image_rgb part;
+                    ck_assert_ok(cnn_image_decode(caller, "x", jpeg, size,
+                                                  LIMIT, 1, region, &part));
+                    ck_assert_ok(cnn_image_plan_run(caller, &plan, &part, 1,
+                                                    r.mean, r.std, a));
+                    ck_assert_ok(cnn_image_plan_run(caller, &plan, &whole, 1,
+                                                    r.mean, r.std, b));
+                    ck_assert_msg(memcmp(a, b, sizeof *a * (size_t)n) == 0,
+                                  "recipe %d train %d size %lld sample %lld: "
+                                  "the region decode changes the sample", t,
+                                  train, (long long)r.size, (long long)index);
+                    smaller += part.width * part.height < W * H;
+                    free(part.pixels);
+                    ++compared;
+                }
+                free(a);
+                free(b);
+            }
+    ck_assert_int_eq(compared, 4 * 2 * 3 * 6);
+    ck_assert_int_gt(smaller, compared / 2); /* most decode less */
+    free(whole.pixels);
+    tjFree(jpeg);
+}
+END_TEST
+
 /* The fixture's files, in make_images.py's FILES order. */
 static const char *const fixture_files[] = {
     "a.jpg", "b.png", "c.jpg", "grey.png", "grey16.png", "bilevel.png",
@@ -663,6 +722,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = cnn_test_case("transform");
     tcase_add_test(tc, transforms_match_torchvision);
+    tcase_add_test(tc, region_decode_gives_the_same_samples);
     tcase_add_test(tc, python_rounding);
     tcase_add_test(tc, evaluation_plans);
     tcase_add_test(tc, random_resized_crop_geometry);
