@@ -40,7 +40,7 @@ for t in "${targets[@]}"; do
   work="$dir/corpus/$t"
   mkdir -p "$work"
   echo "=== $t for $seconds s"
-  if ! "$dir/bin/$t" -max_total_time="$seconds" -timeout=10 \
+  if ! "$dir/bin/$t" -max_total_time="$seconds" -timeout=30 \
       -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$dir/artifacts/$t-" "${extra[@]}" \
       "$work" "$root/fuzz/corpus/$t" 2>"$dir/$t.log"; then
