@@ -90,6 +90,12 @@ def cifar_seeds():
     put("fuzz_cifar", "two_records.bin", records)
 
 
+def list_seeds():
+    # fuzz_list: the scratch folder holds a.png.
+    put("fuzz_list", "list.txt",
+        b"# a list\na.png 3\n\n  a.png\t0  \nmissing.png 1\n./a.png 7\n")
+
+
 def checkpoint_seeds():
     src = os.path.join(HERE, "..", "tests", "fixtures", "sample.ckpt")
     folder = os.path.join(OUT, "fuzz_checkpoint")
@@ -103,3 +109,4 @@ if __name__ == "__main__":
     idx_seeds()
     cifar_seeds()
     checkpoint_seeds()
+    list_seeds()

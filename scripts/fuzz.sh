@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_idx fuzz_cifar fuzz_image fuzz_checkpoint)
+((${#targets[@]})) || targets=(fuzz_idx fuzz_cifar fuzz_image fuzz_checkpoint fuzz_list)
 dir=${FUZZ_DIR:-$root/build-fuzz}
 read -r -a extra <<<"${FUZZ_FLAGS:-}"
 
