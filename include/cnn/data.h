@@ -97,10 +97,10 @@ typedef struct cnn_image_params {
                                 is refused (decompression bombs); default
                                 89478485 (PIL's MAX_IMAGE_PIXELS) */
     int dct_scaling;         /* 1: decode a JPEG at 1/2, 1/4 or 1/8 of its
-                                size when the scaled image still covers
-                                the output (faster; differs from PIL);
-                                0: always full size, as torchvision
-                                (default 1) */
+                                size when the scaled crop still has at
+                                least the pixels it is resampled to
+                                (faster; differs from PIL); 0: always full
+                                size, as torchvision (default 1) */
 } cnn_image_params;
 
 /* The defaults above: the ResNet training recipe at 224. */
@@ -116,9 +116,10 @@ CNN_API cnn_image_params cnn_image_params_default(void);
  * cnn_dataset_skipped). Files are read when a sample is asked for; a file
  * that turns out unreadable or corrupt then fails that sample only.
  * p NULL means cnn_image_params_default(). CNN_ERR_IO when `dir` cannot be
- * read; CNN_ERR_FORMAT when it has no class folder, when a class folder
- * holds no usable file (torchvision refuses an empty class too); CNN_ERR_
- * INVALID_ARGUMENT for bad parameters. Samples are [3, size, size]. */
+ * read; CNN_ERR_FORMAT when it has no class folder, or when a class folder
+ * holds no usable file (torchvision refuses an empty class too);
+ * CNN_ERR_INVALID_ARGUMENT for bad parameters. Samples are [3, size, size].
+ * docs/data.md lists every rule for bad data. */
 CNN_API cnn_status cnn_dataset_open_images(cnn_dataset **out, const char *dir,
                                            const cnn_image_params *p);
 
