@@ -344,7 +344,7 @@ cnn_status cnn_net_set_device(cnn_net *net, cnn_node id, cnn_device device)
 cnn_status cnn_net_set_engine(cnn_net *net, cnn_node id, cnn_engine engine)
 {
     static const char caller[] = "cnn_net_set_engine";
-    node *n = cnn_net_node(caller, net, id);
+    node *n = node_before_setup(caller, net, id);
     if (!n)
         return CNN_ERR_INVALID_ARGUMENT;
     if ((unsigned)engine > CNN_ENGINE_REFERENCE)
