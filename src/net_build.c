@@ -244,7 +244,7 @@ cnn_status cnn_net_lrn(cnn_net *net, cnn_node in, const cnn_lrn_params *p,
     if (!p)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT, "cnn_net_lrn: p is NULL");
     /* As cnn_lrn_forward checks them, but now rather than at the first
-     * forward pass (setup checks that groups divide the channels). */
+     * forward pass (which checks that groups divide the channels). */
     if (p->size < 1 || p->groups < 1 || !isfinite(p->alpha) ||
         !isfinite(p->beta) || !isfinite(p->k))
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
