@@ -143,6 +143,11 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (!val) {
             fprintf(stderr, "cnn bench: %s needs a value\n\n", opt);
             return 2;
+        } else if (strlen(val) > OPTION_TEXT_MAX) {
+            fprintf(stderr, "cnn bench: the value of %s is %zu bytes long but "
+                    "at most %d are accepted\n", opt, strlen(val),
+                    OPTION_TEXT_MAX);
+            return 3;
         } else if (strcmp(opt, "--device") == 0) {
             device = val;
         } else if (strcmp(opt, "--engine") == 0) {

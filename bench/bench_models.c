@@ -92,6 +92,12 @@ static int parse_args(int argc, char **argv, args *a)
             fprintf(stderr, "cnn bench: %s needs a value\n\n", opt);
             return 2;
         }
+        if (strlen(val) > OPTION_TEXT_MAX) {
+            fprintf(stderr, "cnn bench: the value of %s is %zu bytes long but "
+                    "at most %d are accepted\n\n", opt, strlen(val),
+                    OPTION_TEXT_MAX);
+            return 2;
+        }
         ++i;
         if (strcmp(opt, "--models") == 0)
             a->models = val;

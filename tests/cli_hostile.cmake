@@ -106,3 +106,9 @@ expect(1 match "cnn train: the loss became (nan|-nan|inf)" train ${common}
 if(NOT "${err}" MATCHES "^cnn train: the loss became")
   message(FATAL_ERROR "the NaN message starts with a blank line:\n${err}")
 endif()
+
+# Over-long paths for the benchmarks' files too.
+expect(2 match "the value of --json is 2[0-9][0-9][0-9] bytes long but at most 2047"
+       bench models --json ${DIR}/${long})
+expect(2 match "the value of --shapes is 2[0-9][0-9][0-9] bytes long but at most 2047"
+       bench ops --shapes ${DIR}/${long})
