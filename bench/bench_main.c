@@ -13,6 +13,7 @@
 #include "bench_op.h"
 #include "bench_report.h"
 #include "bench_run.h"
+#include "../tools/options.h" /* option_int, option_float: ranges */
 
 /* bench/shapes_ops.txt, compiled in (bench/bench.cmake). */
 extern const char cnn_bench_shapes_ops[];
@@ -142,18 +143,33 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (!val) {
             fprintf(stderr, "cnn bench: %s needs a value\n\n", opt);
             return 2;
+        } else if (strlen(val) > OPTION_TEXT_MAX) {
+            fprintf(stderr, "cnn bench: the value of %s is %zu bytes long but "
+                    "at most %d are accepted\n", opt, strlen(val),
+                    OPTION_TEXT_MAX);
+            return 3;
         } else if (strcmp(opt, "--device") == 0) {
             device = val;
         } else if (strcmp(opt, "--engine") == 0) {
             engine = val;
         } else if (strcmp(opt, "--threads") == 0) {
-            a->o.threads = atoi(val);
+            int64_t v;
+            if (!option_int("bench", "threads", val, 0, 4096, &v))
+                return 3;
+            a->o.threads = (int)v;
         } else if (strcmp(opt, "--repeat") == 0) {
-            a->o.repeat = atoi(val);
+            int64_t v;
+            if (!option_int("bench", "repeat", val, 5, 100000, &v))
+                return 3;
+            a->o.repeat = (int)v;
         } else if (strcmp(opt, "--min-ms") == 0) {
-            a->o.min_sample_ms = atof(val);
+            if (!option_float("bench", "min-ms", val, 0.0, 1e6,
+                              &a->o.min_sample_ms))
+                return 3;
         } else if (strcmp(opt, "--tolerance") == 0) {
-            a->o.tolerance = atof(val);
+            if (!option_float("bench", "tolerance", val, 1e-12, 1e6,
+                              &a->o.tolerance))
+                return 3;
         } else if (strcmp(opt, "--filter") == 0) {
             a->filter = val;
         } else if (strcmp(opt, "--shapes") == 0) {

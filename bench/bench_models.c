@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bench_peak.h"
+#include "../tools/options.h" /* option_int, option_float: ranges */
 
 #define DEFAULT_MODELS "alexnet,alexnet-one-tower,resnet18,resnet50,small"
 
@@ -91,24 +92,46 @@ static int parse_args(int argc, char **argv, args *a)
             fprintf(stderr, "cnn bench: %s needs a value\n\n", opt);
             return 2;
         }
+        if (strlen(val) > OPTION_TEXT_MAX) {
+            fprintf(stderr, "cnn bench: the value of %s is %zu bytes long but "
+                    "at most %d are accepted\n\n", opt, strlen(val),
+                    OPTION_TEXT_MAX);
+            return 2;
+        }
         ++i;
         if (strcmp(opt, "--models") == 0)
             a->models = val;
         else if (strcmp(opt, "--device") == 0)
             a->device = val;
-        else if (strcmp(opt, "--batch") == 0)
-            a->o.batch = atoi(val);
-        else if (strcmp(opt, "--threads") == 0)
-            a->threads = atoi(val);
-        else if (strcmp(opt, "--samples") == 0)
-            a->o.samples = atoi(val);
-        else if (strcmp(opt, "--warmup") == 0)
-            a->o.warmup = atoi(val);
-        else if (strcmp(opt, "--min-ms") == 0)
-            a->o.min_ms = atof(val);
-        else if (strcmp(opt, "--seed") == 0)
-            a->o.seed = strtoull(val, NULL, 10);
-        else if (strcmp(opt, "--json") == 0)
+        else if (strcmp(opt, "--batch") == 0 ||
+                 strcmp(opt, "--threads") == 0 ||
+                 strcmp(opt, "--samples") == 0 ||
+                 strcmp(opt, "--warmup") == 0 || strcmp(opt, "--seed") == 0) {
+            /* Each with its range (the message names it). */
+            int64_t v, low = 0, high = 4096;
+            int *into = strcmp(opt, "--batch") == 0     ? &a->o.batch
+                        : strcmp(opt, "--threads") == 0 ? &a->threads
+                        : strcmp(opt, "--samples") == 0 ? &a->o.samples
+                        : strcmp(opt, "--warmup") == 0  ? &a->o.warmup
+                                                        : NULL;
+            if (into == &a->o.batch)
+                high = 1 << 16;
+            else if (into == &a->o.samples)
+                low = 5, high = BENCH_MODEL_MAX_SAMPLES;
+            else if (into == &a->o.warmup)
+                low = 1, high = 100000;
+            else if (!into)
+                high = INT64_MAX;
+            if (!option_int("bench", opt + 2, val, low, high, &v))
+                return 2;
+            if (into)
+                *into = (int)v;
+            else
+                a->o.seed = (uint64_t)v;
+        } else if (strcmp(opt, "--min-ms") == 0) {
+            if (!option_float("bench", "min-ms", val, 0.0, 1e6, &a->o.min_ms))
+                return 2;
+        } else if (strcmp(opt, "--json") == 0)
             a->json = val;
         else
             a->csv = val;

@@ -1,8 +1,10 @@
 /* src/check.c - argument checks shared by the core's op files. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "check.h"
+#include "checked.h"
 
 void cnn_dims_text(int ndim, const int64_t *dims, char *buf, size_t size)
 {
@@ -113,8 +115,7 @@ cnn_status cnn_check_apart(const char *caller, const char *out_name,
 {
     if (!out || !in)
         return CNN_OK;
-    uintptr_t a = (uintptr_t)out->data, b = (uintptr_t)in->data;
-    if (a < b + in->bytes && b < a + out->bytes)
+    if (cnn_ranges_overlap(out->data, out->bytes, in->data, in->bytes))
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "%s: %s shares memory with %s (this op does not work "
                          "in place)", caller, out_name, in_name);
@@ -142,5 +143,53 @@ cnn_status cnn_check_gradients(const char *caller, int ndim,
         (db && (s = cnn_check_vector(caller, "db", db, dy->dims[1], "dy",
                                      dy)) != CNN_OK))
         return s;
+    return CNN_OK;
+}
+
+/* Whether operand `a` names `b` among what it may be in place (a list of
+ * names separated by spaces). */
+static bool may_be(const cnn_operand *a, const cnn_operand *b)
+{
+    if (!a->written || !a->may_be)
+        return false;
+    size_t n = strlen(b->name);
+    for (const char *p = a->may_be; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, b->name, n) == 0)
+            return true;
+        p += len;
+        p += *p == ' ';
+    }
+    return false;
+}
+
+cnn_status cnn_check_operands(const char *caller, const cnn_operand *ops,
+                              int count)
+{
+    for (int i = 0; i < count; ++i) {
+        const cnn_operand *a = &ops[i];
+        if (!a->t || !a->written)
+            continue;
+        for (int j = 0; j < count; ++j) {
+            const cnn_operand *b = &ops[j];
+            if (j == i || !b->t || (b->written && j < i))
+                continue; /* two outputs: checked once, from the first */
+            if (!cnn_ranges_overlap(a->t->data, a->t->bytes, b->t->data,
+                                    b->t->bytes))
+                continue;
+            bool allowed = may_be(a, b) || may_be(b, a);
+            if (allowed && a->t->data == b->t->data &&
+                a->t->bytes == b->t->bytes)
+                continue;
+            if (allowed)
+                return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                                 "%s: %s overlaps %s in part (it may be %s "
+                                 "itself, but not share only some of its "
+                                 "memory)", caller, a->name, b->name, b->name);
+            return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                             "%s: %s shares memory with %s (this op does not "
+                             "work in place)", caller, a->name, b->name);
+        }
+    }
     return CNN_OK;
 }

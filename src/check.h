@@ -4,6 +4,7 @@
 #ifndef CNN_CHECK_H
 #define CNN_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,23 @@ cnn_status cnn_check_gradients(const char *caller, int ndim,
 cnn_status cnn_check_apart(const char *caller, const char *out_name,
                            const cnn_tensor *out, const char *in_name,
                            const cnn_tensor *in);
+
+/* One tensor argument of an op, for cnn_check_operands. */
+typedef struct cnn_operand {
+    const char *name;       /* as the public header names it */
+    const cnn_tensor *t;    /* NULL: not given (skipped) */
+    bool written;           /* an output of the call */
+    const char *may_be;     /* the operands this output may be exactly (the
+                               in-place uses its header documents; names
+                               separated by spaces), or NULL */
+} cnn_operand;
+
+/* The aliasing rule of every public call that writes tensors: no output
+ * shares memory with another operand (input or output), except that an
+ * output may be, exactly, the operand its `may_be` names (same memory and
+ * size: in place where the header says so). A partial overlap is never
+ * allowed. CNN_ERR_INVALID_ARGUMENT with a message naming both. */
+cnn_status cnn_check_operands(const char *caller, const cnn_operand *ops,
+                              int count);
 
 #endif /* CNN_CHECK_H */

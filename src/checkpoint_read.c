@@ -3,9 +3,11 @@
  * structure with bounds on every field, then each tensor's CRC) before any
  * of it is handed out, so callers that load only from an open checkpoint
  * never see half a file. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint_format.h"
 #include "core.h"
@@ -70,7 +72,18 @@ static cnn_status read_whole(const char *caller, const char *path,
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return cnn_error(CNN_ERR_IO, "%s: cannot open %s", caller, path);
+        return cnn_error(CNN_ERR_IO, "%s: cannot open %s: %s", caller, path,
+                         strerror(errno));
+    /* Only a regular file has a size to ask for: a folder would report
+     * about 2^63 bytes, a pipe or a device none that means anything. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        bool folder = S_ISDIR(st.st_mode);
+        fclose(f);
+        return cnn_error(CNN_ERR_IO, "%s: %s is %s, not a checkpoint file",
+                         caller, path, folder ? "a directory"
+                                              : "not a regular file");
+    }
     long length = -1;
     if (fseek(f, 0, SEEK_END) == 0)
         length = ftell(f);
@@ -103,7 +116,12 @@ static cnn_status parse(const char *caller, const char *path,
     ck->version = (uint32_t)take_le(&c, 4);
     take_le(&c, 4); /* flags: none defined in version 1 */
     uint64_t metas = take_le(&c, 4), tensors = take_le(&c, 4);
-    if (ck->version == 0 || ck->version > CNN_CHECKPOINT_VERSION)
+    if (ck->version == 0) /* no cnn ever wrote it: not a newer format */
+        return cnn_error(CNN_ERR_FORMAT,
+                         "%s: %s claims checkpoint format version 0, which "
+                         "does not exist (versions start at 1): the file is "
+                         "corrupt or was not written by cnn", caller, path);
+    if (ck->version > CNN_CHECKPOINT_VERSION)
         return cnn_error(CNN_ERR_FORMAT,
                          "%s: %s has checkpoint format version %u but this "
                          "cnn reads versions 1 to %u; load it with a newer cnn",

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checked.h"
 #include "checkpoint_format.h"
 #include "core.h"
 
@@ -25,10 +26,18 @@ static void put(buffer *b, const void *p, size_t n)
 {
     if (b->failed)
         return;
-    if (b->used + n > b->capacity) {
+    size_t need;
+    if (!cnn_checked_add_size(b->used, n, &need)) {
+        b->failed = true;
+        return;
+    }
+    if (need > b->capacity) {
         size_t capacity = b->capacity ? b->capacity : 4096;
-        while (capacity < b->used + n)
-            capacity *= 2;
+        while (capacity < need)
+            if (!cnn_checked_mul_size(capacity, 2, &capacity)) {
+                capacity = need; /* no doubling left: exactly enough */
+                break;
+            }
         unsigned char *bigger = realloc(b->data, capacity);
         if (!bigger) {
             b->failed = true;

@@ -9,9 +9,11 @@
  *   CONV2D_BWD_BIAS    in {dy}               out {db}  (accumulated)
  */
 #include "check.h"
+#include "checked.h"
 
-/* Strides, paddings and dilations are kept below 2^31 so that no sum of
- * them with a tensor dimension can overflow int64_t. */
+/* Strides, paddings and dilations are kept below 2^31 (sizes no real
+ * layer approaches); the extents are computed with checked arithmetic
+ * (src/checked.h) all the same. */
 #define CONV_PARAM_LIMIT ((int64_t)1 << 31)
 
 cnn_conv2d_params cnn_conv2d_params_default(void)
@@ -48,13 +50,15 @@ static cnn_status check_params(const char *caller, const cnn_conv2d_params *p)
 }
 
 /* The output extent of one spatial dimension, or -1 when the dilated
- * kernel does not fit in the padded input. */
+ * kernel does not fit in the padded input, or -2 when the padded input or
+ * the dilated kernel does not fit in int64_t. */
 static int64_t out_extent(int64_t in, int64_t kernel, int64_t stride,
                           int64_t pad, int64_t dilation)
 {
-    int64_t span = dilation * (kernel - 1) + 1;
-    int64_t padded = in + 2 * pad;
-    return padded < span ? -1 : (padded - span) / stride + 1;
+    int64_t out = 0;
+    cnn_window_fit fit = cnn_checked_window(in, kernel, stride, pad, dilation,
+                                            &out);
+    return fit == CNN_WINDOW_FITS ? out : fit == CNN_WINDOW_OVERFLOW ? -2 : -1;
 }
 
 /* The shape checks of cnn_conv2d_output_shape, with messages that name the
@@ -83,14 +87,23 @@ static cnn_status output_shape(const char *caller, const char *x_name,
                          "%s: %s has %lld output channels, not divisible by "
                          "groups %lld", caller, w_name, (long long)w[0],
                          (long long)p->groups);
-    if (w[1] * p->groups != x[1])
+    int64_t expected = 0;
+    if (!cnn_checked_mul_i64(w[1], p->groups, &expected) || expected != x[1])
         return cnn_error(CNN_ERR_SHAPE,
-                         "%s: %s has %lld channels but %s expects %lld "
-                         "(%lld per group, %lld groups)", caller, x_name,
-                         (long long)x[1], w_name, (long long)(w[1] * p->groups),
-                         (long long)w[1], (long long)p->groups);
+                         "%s: %s has %lld channels but %s expects %lld per "
+                         "group, %lld groups", caller, x_name, (long long)x[1],
+                         w_name, (long long)w[1], (long long)p->groups);
     int64_t ph = out_extent(x[2], w[2], p->stride_h, p->pad_h, p->dilation_h);
     int64_t pw = out_extent(x[3], w[3], p->stride_w, p->pad_w, p->dilation_w);
+    if (ph == -2 || pw == -2)
+        return cnn_error(CNN_ERR_SHAPE,
+                         "%s: the %lldx%lld input of %s padded by %lldx%lld, "
+                         "or the %lldx%lld kernel of %s dilated by %lldx%lld, "
+                         "is too large (its extent overflows)", caller,
+                         (long long)x[2], (long long)x[3], x_name,
+                         (long long)p->pad_h, (long long)p->pad_w,
+                         (long long)w[2], (long long)w[3], w_name,
+                         (long long)p->dilation_h, (long long)p->dilation_w);
     if (ph < 0 || pw < 0)
         return cnn_error(CNN_ERR_SHAPE,
                          "%s: the %lldx%lld kernel of %s (dilation %lldx%lld) "
@@ -138,6 +151,10 @@ cnn_status cnn_conv2d_forward(cnn_tensor *y, const cnn_tensor *x,
         (s = cnn_check_dims(caller, "y", y, 4, dims)) != CNN_OK)
         return s;
     if (b && (s = cnn_check_vector(caller, "b", b, w->dims[0], "x", x)) != CNN_OK)
+        return s;
+    const cnn_operand ops[] = {{"y", y, true, NULL}, {"x", x, false, NULL},
+                               {"w", w, false, NULL}, {"b", b, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 4)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_CONV2D_FWD, .out = {y}, .in = {x, w, b},
                         .params = p};
@@ -189,6 +206,11 @@ cnn_status cnn_conv2d_backward(cnn_tensor *dx, cnn_tensor *dw, cnn_tensor *db,
     static const char caller[] = "cnn_conv2d_backward";
     cnn_status s = check_backward(caller, dx, dw, db, dy, x, w, p);
     if (s != CNN_OK)
+        return s;
+    const cnn_operand ops[] = {{"dx", dx, true, NULL}, {"dw", dw, true, NULL},
+                               {"db", db, true, NULL}, {"dy", dy, false, NULL},
+                               {"x", x, false, NULL},  {"w", w, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 6)) != CNN_OK)
         return s;
     if (dx) {
         cnn_op_args args = {.op = CNN_OP_CONV2D_BWD_DATA, .out = {dx},

@@ -1,11 +1,14 @@
 /* src/dataset.c - labelled image data sets in host memory: the IDX format
  * (MNIST, Fashion-MNIST), read through zlib so that .gz files need no
  * unpacking. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "check.h"
+#include "checked.h"
 #include "core.h"
 #include "dataset_impl.h"
 
@@ -126,15 +129,22 @@ static cnn_status parse_idx(const char *caller, const char *path,
                          "%s: %s holds IDX type 0x%02x with %d dimensions but "
                          "%d dimensions of unsigned bytes (0x08) were expected",
                          caller, path, data[2], data[3], ndim);
-    uint64_t total = 1;
     for (int i = 0; i < ndim; ++i) {
         dims[i] = big_endian_u32(data + 4 + 4 * i);
         if (dims[i] == 0)
             return cnn_error(CNN_ERR_FORMAT, "%s: %s has a zero dimension",
                              caller, path);
-        total *= (uint64_t)dims[i];
     }
-    if (size - header != total)
+    int64_t total = 0;
+    if (!cnn_checked_product_i64(dims, ndim, &total) ||
+        (uint64_t)total > SIZE_MAX) {
+        char shape[128];
+        cnn_dims_text(ndim, dims, shape, sizeof shape);
+        return cnn_error(CNN_ERR_FORMAT,
+                         "%s: %s declares dimensions %s, whose size "
+                         "overflows (corrupt)", caller, path, shape);
+    }
+    if (size - header != (uint64_t)total)
         return cnn_error(CNN_ERR_FORMAT,
                          "%s: %s should hold %llu bytes of data but holds %zu "
                          "(truncated or corrupt)", caller, path,
@@ -153,10 +163,14 @@ cnn_status cnn_dataset_open_idx(cnn_dataset **out, const char *images_path,
     if (!images_path || !labels_path)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", caller,
                          images_path ? "labels_path" : "images_path");
-    if (!(std > 0.0f))
+    if (!(std > 0.0f) || !isfinite(std))
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: std is %g but must be positive", caller,
-                         (double)std);
+                         "%s: std is %g but must be positive and finite",
+                         caller, (double)std);
+    if (!isfinite(mean))
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: mean is %g but must be finite", caller,
+                         (double)mean);
     uint8_t *images = NULL, *labels = NULL;
     size_t images_size = 0, labels_size = 0;
     cnn_status s = read_file(caller, images_path, &images, &images_size);
@@ -179,11 +193,16 @@ cnn_status cnn_dataset_open_idx(cnn_dataset **out, const char *images_path,
     int classes = 0;
     if (s == CNN_OK) {
         d = calloc(1, sizeof *d);
-        size_t pixel_bytes = (size_t)(image_dims[0] * image_dims[1] *
-                                      image_dims[2]);
-        if (d) {
+        /* parse_idx checked that these products fit (the file holds them) */
+        int64_t pixel_count = 0;
+        size_t pixel_bytes = 0, label_bytes_total = 0;
+        bool sized = cnn_checked_product_i64(image_dims, 3, &pixel_count) &&
+                     cnn_checked_bytes(pixel_count, 1, &pixel_bytes) &&
+                     cnn_checked_bytes(label_dims[0], sizeof *d->labels,
+                                       &label_bytes_total);
+        if (d && sized) {
             d->pixels = malloc(pixel_bytes);
-            d->labels = malloc((size_t)label_dims[0] * sizeof *d->labels);
+            d->labels = malloc(label_bytes_total);
         }
         if (!d || !d->pixels || !d->labels) {
             s = cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory for %lld "
@@ -218,6 +237,11 @@ cnn_status cnn_dataset_open_fashion_mnist(cnn_dataset **out,
         folder = "/usr/share/datasets/fashion-mnist";
     const char *prefix = train ? "train" : "t10k";
     char images[4096], labels[4096];
+    if (strlen(folder) > sizeof images - 64)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_dataset_open_fashion_mnist: the folder's path "
+                         "is %zu bytes long; at most %zu are accepted",
+                         strlen(folder), sizeof images - 64);
     /* Debian ships the files gzipped; accept them unpacked too. */
     for (int gz = 1; gz >= 0; --gz) {
         snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte%s", folder,

@@ -38,6 +38,10 @@ static cnn_status dropout(const char *caller, cnn_op op, cnn_tensor *out,
         (s = cnn_check_like(caller, out_name, out, in_name, in)) != CNN_OK ||
         (s = check_params(caller, p)) != CNN_OK)
         return s;
+    const cnn_operand ops[] = {{out_name, out, true, in_name},
+                               {in_name, in, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 2)) != CNN_OK)
+        return s;
     cnn_op_args args = {.op = op, .out = {out}, .in = {in}, .params = p};
     return cnn_dispatch(caller, out->device, &args);
 }

@@ -1,5 +1,7 @@
 /* src/elementwise.c - checks and dispatch of the elementwise ops: add,
- * scale, ReLU forward and backward. */
+ * scale, ReLU forward and backward. Each may write in place exactly where
+ * ops.h says so (out = a or b, out = x, y = x, dx = dy); any other sharing
+ * of memory is refused (cnn_check_operands). */
 #include "check.h"
 
 /* Checks that `t` is an F32 tensor with the shape and device of `like`
@@ -22,6 +24,10 @@ cnn_status cnn_add(cnn_tensor *out, const cnn_tensor *a, const cnn_tensor *b)
         (s = check_f32(caller, "b", b, "a", a)) != CNN_OK ||
         (s = check_f32(caller, "out", out, "a", a)) != CNN_OK)
         return s;
+    const cnn_operand ops[] = {{"out", out, true, "a b"},
+                               {"a", a, false, NULL}, {"b", b, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 3)) != CNN_OK)
+        return s;
     cnn_op_args args = {.op = CNN_OP_ADD, .out = {out}, .in = {a, b}};
     return cnn_dispatch(caller, out->device, &args);
 }
@@ -32,6 +38,9 @@ cnn_status cnn_scale(cnn_tensor *out, const cnn_tensor *x, float alpha)
     cnn_status s;
     if ((s = check_f32(caller, "x", x, NULL, NULL)) != CNN_OK ||
         (s = check_f32(caller, "out", out, "x", x)) != CNN_OK)
+        return s;
+    const cnn_operand ops[] = {{"out", out, true, "x"}, {"x", x, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 2)) != CNN_OK)
         return s;
     cnn_scale_params params = {.alpha = alpha};
     cnn_op_args args = {.op = CNN_OP_SCALE, .out = {out}, .in = {x},
@@ -46,6 +55,9 @@ cnn_status cnn_relu_forward(cnn_tensor *y, const cnn_tensor *x)
     if ((s = check_f32(caller, "x", x, NULL, NULL)) != CNN_OK ||
         (s = check_f32(caller, "y", y, "x", x)) != CNN_OK)
         return s;
+    const cnn_operand ops[] = {{"y", y, true, "x"}, {"x", x, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 2)) != CNN_OK)
+        return s;
     cnn_op_args args = {.op = CNN_OP_RELU_FWD, .out = {y}, .in = {x}};
     return cnn_dispatch(caller, y->device, &args);
 }
@@ -58,6 +70,10 @@ cnn_status cnn_relu_backward(cnn_tensor *dx, const cnn_tensor *dy,
     if ((s = check_f32(caller, "y", y, NULL, NULL)) != CNN_OK ||
         (s = check_f32(caller, "dy", dy, "y", y)) != CNN_OK ||
         (s = check_f32(caller, "dx", dx, "y", y)) != CNN_OK)
+        return s;
+    const cnn_operand ops[] = {{"dx", dx, true, "dy"}, {"dy", dy, false, NULL},
+                               {"y", y, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 3)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_RELU_BWD, .out = {dx}, .in = {dy, y}};
     return cnn_dispatch(caller, dx->device, &args);

@@ -5,7 +5,8 @@
  *   LINEAR_BWD_DATA     in {dy, w}            out {dx}  (overwritten)
  *   LINEAR_BWD_WEIGHT   in {dy, x}            out {dw}  (accumulated)
  *   LINEAR_BWD_BIAS     in {dy}               out {db}  (accumulated)
- * x [n, in], w [out, in], b [out], y [n, out].
+ * x [n, in], w [out, in], b [out], y [n, out]. No output shares memory
+ * with another operand (cnn_check_operands).
  */
 #include "check.h"
 
@@ -26,6 +27,10 @@ cnn_status cnn_linear_forward(cnn_tensor *y, const cnn_tensor *x,
     if ((s = cnn_check_dims(caller, "y", y, 2, dims)) != CNN_OK ||
         (b && (s = cnn_check_vector(caller, "b", b, w->dims[0], "x", x)) !=
                   CNN_OK))
+        return s;
+    const cnn_operand ops[] = {{"y", y, true, NULL}, {"x", x, false, NULL},
+                               {"w", w, false, NULL}, {"b", b, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 4)) != CNN_OK)
         return s;
     cnn_op_args args = {.op = CNN_OP_LINEAR_FWD, .out = {y}, .in = {x, w, b}};
     return cnn_dispatch(caller, y->device, &args);
@@ -67,6 +72,11 @@ cnn_status cnn_linear_backward(cnn_tensor *dx, cnn_tensor *dw, cnn_tensor *db,
     static const char caller[] = "cnn_linear_backward";
     cnn_status s = check_backward(caller, dx, dw, db, dy, x, w);
     if (s != CNN_OK)
+        return s;
+    const cnn_operand ops[] = {{"dx", dx, true, NULL}, {"dw", dw, true, NULL},
+                               {"db", db, true, NULL}, {"dy", dy, false, NULL},
+                               {"x", x, false, NULL},  {"w", w, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 6)) != CNN_OK)
         return s;
     if (dx) {
         cnn_op_args args = {.op = CNN_OP_LINEAR_BWD_DATA, .out = {dx},

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "checked.h"
 #include "philox.h"
 
 struct cnn_loader {
@@ -137,22 +138,32 @@ cnn_status cnn_loader_create(cnn_loader **out, const cnn_dataset *ds,
                          "%s: the data set has %lld samples, fewer than one "
                          "batch of %lld, and drop_last is set", caller,
                          (long long)n, (long long)p->batch_size);
+    int64_t dims[3], sample_floats = 0, batch_floats = 0, batches = 0;
+    size_t image_bytes = 0, label_bytes = 0, order_bytes = 0;
+    cnn_dataset_image_shape(ds, dims);
+    if (!cnn_checked_product_i64(dims, 3, &sample_floats) ||
+        !cnn_checked_mul_i64(p->batch_size, sample_floats, &batch_floats) ||
+        !cnn_checked_bytes(batch_floats, sizeof(float), &image_bytes) ||
+        !cnn_checked_bytes(p->batch_size, sizeof(int32_t), &label_bytes) ||
+        !cnn_checked_bytes(n > 0 ? n : 1, sizeof(int64_t), &order_bytes) ||
+        !cnn_checked_ceil_div_i64(n, p->batch_size, &batches))
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: batch_size %lld of %lldx%lldx%lld images is too "
+                         "large (its size overflows)", caller,
+                         (long long)p->batch_size, (long long)dims[0],
+                         (long long)dims[1], (long long)dims[2]);
     cnn_loader *l = calloc(1, sizeof *l);
     if (!l)
         return cnn_error(CNN_ERR_OUT_OF_MEMORY, "%s: no memory", caller);
     l->ds = ds;
     l->params = *p;
-    int64_t dims[3];
-    cnn_dataset_image_shape(ds, dims);
-    l->sample_floats = dims[0] * dims[1] * dims[2];
-    l->batches = p->drop_last ? n / p->batch_size
-                              : (n + p->batch_size - 1) / p->batch_size;
-    l->order = malloc((size_t)(n > 0 ? n : 1) * sizeof *l->order);
+    l->sample_floats = sample_floats;
+    l->batches = p->drop_last ? n / p->batch_size : batches;
+    l->order = malloc(order_bytes);
     bool ok = l->order != NULL;
     for (int s = 0; s < 2 && ok; ++s) {
-        l->images[s] = malloc((size_t)(p->batch_size * l->sample_floats) *
-                              sizeof(float));
-        l->labels[s] = malloc((size_t)p->batch_size * sizeof(int32_t));
+        l->images[s] = malloc(image_bytes);
+        l->labels[s] = malloc(label_bytes);
         ok = l->images[s] && l->labels[s];
     }
     l->wanted_batch = -1;
@@ -243,6 +254,10 @@ cnn_status cnn_loader_next(cnn_loader *l, cnn_tensor *images,
         (s = cnn_check_dims(caller, "images", images, 4, want_images)) != CNN_OK ||
         (s = cnn_check_tensor(caller, "labels", labels, CNN_I32, 1)) != CNN_OK ||
         (s = cnn_check_dims(caller, "labels", labels, 1, &b)) != CNN_OK)
+        return s;
+    const cnn_operand ops[] = {{"images", images, true, NULL},
+                               {"labels", labels, true, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 2)) != CNN_OK)
         return s;
     pthread_mutex_lock(&l->lock);
     if (l->next_batch >= l->batches) {

@@ -4,17 +4,12 @@
  * out[0] = loss [1], out[1] = dlogits [N, C] or NULL; no params.
  * The label values live in device memory, so the backend checks them (all
  * of them, before it writes anything) and reports the first bad one.
- * dlogits may be logits (each row is read in full before it is written);
- * no other output may share memory with an input. */
+ * dlogits may be logits exactly (each row is read in full before it is
+ * written); no other output may share memory with another operand
+ * (cnn_check_operands). */
 #include <stdbool.h>
 
 #include "check.h"
-
-static bool overlap(const cnn_tensor *a, const cnn_tensor *b)
-{
-    const char *pa = a->data, *pb = b->data;
-    return pa < pb + b->bytes && pb < pa + a->bytes;
-}
 
 cnn_status cnn_softmax_cross_entropy(cnn_tensor *loss, cnn_tensor *dlogits,
                                      const cnn_tensor *logits,
@@ -36,12 +31,12 @@ cnn_status cnn_softmax_cross_entropy(cnn_tensor *loss, cnn_tensor *dlogits,
         ((s = cnn_check_tensor(caller, "dlogits", dlogits, CNN_F32, 2)) ||
          (s = cnn_check_like(caller, "dlogits", dlogits, "logits", x))))
         return s;
-    if (overlap(loss, logits) || overlap(loss, labels) ||
-        (dlogits && (overlap(loss, dlogits) || overlap(dlogits, labels))))
-        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: loss and dlogits must not share memory with "
-                         "labels or each other, nor loss with logits",
-                         caller);
+    const cnn_operand ops[] = {{"loss", loss, true, NULL},
+                               {"dlogits", dlogits, true, "logits"},
+                               {"logits", logits, false, NULL},
+                               {"labels", labels, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 4)) != CNN_OK)
+        return s;
     cnn_op_args args = {.op = CNN_OP_SOFTMAX_XENT, .out = {loss, dlogits},
                         .in = {logits, labels}};
     return cnn_dispatch(caller, logits->device, &args);

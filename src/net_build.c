@@ -1,6 +1,7 @@
 /* src/net_build.c - creating a net and adding its nodes. Shapes are not
  * known yet (the batch size comes at setup), so this file checks what it
  * can: ids, names, hyperparameter ranges. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,15 @@ cnn_status cnn_net_lrn(cnn_net *net, cnn_node in, const cnn_lrn_params *p,
 {
     if (!p)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT, "cnn_net_lrn: p is NULL");
+    /* As cnn_lrn_forward checks them, but now rather than at the first
+     * forward pass (which checks that groups divide the channels). */
+    if (p->size < 1 || p->groups < 1 || !isfinite(p->alpha) ||
+        !isfinite(p->beta) || !isfinite(p->k))
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_net_lrn: size %lld and groups %lld must be at "
+                         "least 1, alpha %g, beta %g and k %g finite",
+                         (long long)p->size, (long long)p->groups,
+                         (double)p->alpha, (double)p->beta, (double)p->k);
     node *n;
     cnn_status s = append("cnn_net_lrn", net, NODE_LRN, &in, 1, NULL, out, &n);
     if (s == CNN_OK)
@@ -344,7 +354,7 @@ cnn_status cnn_net_set_device(cnn_net *net, cnn_node id, cnn_device device)
 cnn_status cnn_net_set_engine(cnn_net *net, cnn_node id, cnn_engine engine)
 {
     static const char caller[] = "cnn_net_set_engine";
-    node *n = cnn_net_node(caller, net, id);
+    node *n = node_before_setup(caller, net, id);
     if (!n)
         return CNN_ERR_INVALID_ARGUMENT;
     if ((unsigned)engine > CNN_ENGINE_REFERENCE)

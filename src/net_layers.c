@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "checked.h"
 #include "net_internal.h"
 
 static cnn_status make(cnn_tensor **t, cnn_device dev, int ndim,
@@ -352,12 +353,15 @@ static double lrn_flops(const cnn_net *net, const node *n)
 static cnn_status flatten_infer(const cnn_net *net, node *n, char *why,
                                 size_t size)
 {
-    (void)why;
-    (void)size;
     const node *in = input_node(net, n, 0);
     n->ndim = 2;
-    for (int d = 2; d < in->ndim; ++d)
-        n->dims[1] *= in->dims[d];
+    if (!cnn_checked_product_i64(in->dims + 1, in->ndim - 1, &n->dims[1])) {
+        char a[96];
+        cnn_dims_text(in->ndim, in->dims, a, sizeof a);
+        snprintf(why, size, "its input %s has too many values per image to "
+                 "flatten (the count overflows)", a);
+        return CNN_ERR_SHAPE;
+    }
     n->dims[2] = n->dims[3] = 0;
     return CNN_OK;
 }
@@ -494,8 +498,12 @@ static cnn_status shapes_fit(const cnn_net *net, node *n, bool concat,
                      i, b);
             return CNN_ERR_SHAPE;
         }
-        if (concat)
-            n->dims[1] += other->dims[1];
+        if (concat &&
+            !cnn_checked_add_i64(n->dims[1], other->dims[1], &n->dims[1])) {
+            snprintf(why, size, "its inputs have too many channels in all "
+                     "(the count overflows)");
+            return CNN_ERR_SHAPE;
+        }
     }
     return CNN_OK;
 }

@@ -120,6 +120,10 @@ cnn_status cnn_net_zero_grad(cnn_net *net)
     if (!net)
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "cnn_net_zero_grad: net is NULL");
+    if (net->batch == 0)
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "cnn_net_zero_grad: the net is not set up (call "
+                         "cnn_net_setup first)");
     for (int i = 0; i < net->param_count; ++i) {
         cnn_status s = cnn_tensor_fill(net->grads[i], 0.0);
         if (s != CNN_OK)

@@ -73,7 +73,16 @@ cnn_status cnn_batchnorm2d_forward(
                                   x->dims[1], "x", x)) !=
             CNN_OK)
             return s;
-    if ((s = cnn_check_apart(caller, "y", y, "x", x)) != CNN_OK)
+    const cnn_operand ops[] = {
+        {"y", y, true, NULL},
+        {"running_mean", running_mean, true, NULL},
+        {"running_var", running_var, true, NULL},
+        {"save_mean", save_mean, true, NULL},
+        {"save_invstd", save_invstd, true, NULL},
+        {"x", x, false, NULL},
+        {"gamma", gamma, false, NULL},
+        {"beta", beta, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 8)) != CNN_OK)
         return s;
     cnn_op_args args = {
         .op = CNN_OP_BATCHNORM2D_FWD,
@@ -114,7 +123,16 @@ cnn_status cnn_batchnorm2d_backward(
     if (dbeta && (s = cnn_check_vector(caller, "dbeta", dbeta,
                                        x->dims[1], "x", x)) != CNN_OK)
         return s;
-    if ((s = cnn_check_apart(caller, "dbeta", dbeta, "dgamma", dgamma)) != CNN_OK)
+    const cnn_operand ops[] = {
+        {"dx", dx, true, NULL},
+        {"dgamma", dgamma, true, NULL},
+        {"dbeta", dbeta, true, NULL},
+        {"dy", dy, false, NULL},
+        {"x", x, false, NULL},
+        {"gamma", gamma, false, NULL},
+        {"save_mean", save_mean, false, NULL},
+        {"save_invstd", save_invstd, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 8)) != CNN_OK)
         return s;
     if (!dx && !dgamma && !dbeta)
         return CNN_OK; /* nothing asked for */

@@ -49,6 +49,11 @@ cnn_status cnn_sgd_step(cnn_tensor *param, const cnn_tensor *grad,
          (s = cnn_check_like(caller, "momentum_buf", momentum_buf, "param",
                              param)) != CNN_OK))
         return s;
+    const cnn_operand ops[] = {{"param", param, true, NULL},
+                               {"momentum_buf", momentum_buf, true, NULL},
+                               {"grad", grad, false, NULL}};
+    if ((s = cnn_check_operands(caller, ops, 3)) != CNN_OK)
+        return s;
     cnn_op_args args = {
         .op = CNN_OP_SGD_STEP,
         .out = {param, p->momentum > 0.0f ? momentum_buf : NULL},

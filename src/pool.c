@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "checked.h"
 
 static cnn_status check_params(const char *caller,
                                const cnn_pool2d_params *p)
@@ -46,14 +47,18 @@ static cnn_status output_extent(const char *caller, const char *what,
                                 int64_t in, int64_t kernel, int64_t stride,
                                 int64_t pad, int64_t *out)
 {
-    /* pad <= kernel / 2, so 2 pad cannot overflow; in + 2 pad can. */
-    if (in > INT64_MAX - 2 * pad || in + 2 * pad < kernel)
+    cnn_window_fit fit = cnn_checked_window(in, kernel, stride, pad, 1, out);
+    if (fit == CNN_WINDOW_OVERFLOW)
+        return cnn_error(CNN_ERR_SHAPE,
+                         "%s: the input %s %lld padded by %lld on each side is "
+                         "too large (its extent overflows)", caller, what,
+                         (long long)in, (long long)pad);
+    if (fit != CNN_WINDOW_FITS)
         return cnn_error(CNN_ERR_SHAPE,
                          "%s: kernel %s %lld is larger than the input %s %lld "
                          "padded by %lld on each side", caller, what,
                          (long long)kernel, what, (long long)in,
                          (long long)pad);
-    *out = (in + 2 * pad - kernel) / stride + 1;
     return CNN_OK;
 }
 

@@ -1,5 +1,6 @@
 /* src/sgd_optimizer.c - SGD over all of a net's parameters: one momentum
  * buffer per parameter, one cnn_sgd_step per parameter per step. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "net_internal.h"
@@ -21,9 +22,10 @@ cnn_status cnn_sgd_create(cnn_sgd **out, cnn_net *net, float momentum,
         return cnn_error(CNN_ERR_INVALID_ARGUMENT, "%s: %s", caller,
                          net ? "set the net up first" : "net is NULL");
     if (!(momentum >= 0.0f) || !(weight_decay >= 0.0f) ||
+        !isfinite(momentum) || !isfinite(weight_decay) ||
         (nesterov && momentum == 0.0f))
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
-                         "%s: momentum and weight_decay must be >= 0, and "
+                         "%s: momentum and weight_decay must be finite and >= 0, and "
                          "Nesterov needs momentum", caller);
     cnn_sgd *opt = calloc(1, sizeof *opt);
     if (!opt)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "core.h"
 #include "dtype_convert.h"
 
@@ -206,6 +207,12 @@ static cnn_status check_transfer(const char *caller, const cnn_tensor *t,
         return cnn_error(CNN_ERR_INVALID_ARGUMENT,
                          "%s: the buffer has %zu bytes but the tensor holds "
                          "%zu", caller, bytes, t->bytes);
+    /* A tensor wrapped around host memory cannot be copied to or from that
+     * same memory (the copy's source and destination would overlap). */
+    if (cnn_ranges_overlap(host, bytes, t->data, t->bytes))
+        return cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                         "%s: the host buffer shares memory with the tensor",
+                         caller);
     return cnn_device_acquire(caller, t->device, backend);
 }
 

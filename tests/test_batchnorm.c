@@ -621,7 +621,7 @@ START_TEST(bad_arguments)
     ck_assert_fails(BWD(x, v[1], v[2], y, x, v[0], v[4], v[5], &p),
                     CNN_ERR_INVALID_ARGUMENT, "dx shares memory with x");
     ck_assert_fails(BWD(y, v[1], v[1], x, x, v[0], v[4], v[5], &p),
-                    CNN_ERR_INVALID_ARGUMENT, "dbeta shares memory");
+                    CNN_ERR_INVALID_ARGUMENT, "dgamma shares memory with dbeta");
     ck_assert_fails(BWD(y1, v[1], v[2], y1, x1, v[0], v[4], v[5], &p),
                     CNN_ERR_SHAPE,
                     "cnn_batchnorm2d_backward: x has shape [1x3x1x1], one "

@@ -19,7 +19,8 @@ int cnn_tool_summary(int argc, char **argv)
     const char *device = "cpu";
     option options[] = {
         {"classes", OPTION_INT, &classes,
-         "outputs (0: 10 for small, 1000 for the others)"},
+         "outputs (0: 10 for small, 1000 for the others)", .min = 0,
+         .max = 1 << 24},
         {"device", OPTION_STRING, &device, "where the model would run"},
     };
     const int count = (int)(sizeof options / sizeof options[0]);
@@ -40,7 +41,7 @@ int cnn_tool_summary(int argc, char **argv)
         fprintf(stderr, "cnn summary: %s\n", cnn_last_error());
         return 2;
     }
-    if (classes <= 0)
+    if (classes == 0)
         classes = model[0] == 's' ? 10 : 1000;
     cnn_net *net = NULL;
     cnn_status s = cnn_model_by_name(&net, model, classes, dev);

@@ -16,8 +16,19 @@
 
 #include <cnn/cnn.h>
 
+#include "../src/checked.h" /* header-only: the library's checked sizes */
+#include "metrics_csv.h"
 #include "options.h"
 #include "tool.h"
+
+/* The ranges of the numeric options: far beyond any real run, and small
+ * enough that epochs times batches, and a batch times the classes, are
+ * nowhere near overflowing (they are computed with checked arithmetic all
+ * the same). */
+#define MAX_EPOCHS 1000000
+#define MAX_BATCH (1 << 20)
+#define MAX_STEPS ((int64_t)1 << 40)
+#define MAX_THREADS 4096
 
 static volatile sig_atomic_t interrupted;
 
@@ -44,6 +55,7 @@ typedef struct run {
     float *logits;
     int32_t *host_labels;
     int64_t batch, classes;
+    size_t logits_bytes, labels_bytes; /* of one batch */
     FILE *csv;
 } run;
 
@@ -63,11 +75,13 @@ static void run_free(run *r)
         fclose(r->csv);
 }
 
-/* Prints the failing call's message and returns exit status 1. */
+/* Prints the failing call's message (unless the failure was explained
+ * already and the message cleared) and returns exit status 1. */
 static int fail(const char *command, cnn_status s)
 {
-    fprintf(stderr, "cnn %s: %s (%s)\n", command, cnn_last_error(),
-            cnn_status_string(s));
+    if (cnn_last_error()[0])
+        fprintf(stderr, "cnn %s: %s (%s)\n", command, cnn_last_error(),
+                cnn_status_string(s));
     return 1;
 }
 
@@ -147,14 +161,21 @@ static cnn_status evaluate(run *r, int64_t max_batches, double *loss,
             s = cnn_net_loss(r->net, r->labels, &batch_loss);
         if (s == CNN_OK)
             s = cnn_tensor_read(cnn_net_output(r->net), r->logits,
-                                (size_t)(r->batch * r->classes) *
-                                    sizeof(float));
+                                r->logits_bytes);
         if (s == CNN_OK)
-            s = cnn_tensor_read(r->labels, r->host_labels,
-                                (size_t)r->batch * sizeof(int32_t));
+            s = cnn_tensor_read(r->labels, r->host_labels, r->labels_bytes);
         if (s != CNN_OK)
             break;
         if (count < r->batch) { /* the loss of the valid rows only */
+            for (int64_t i = 0; i < count; ++i) /* as cnn_net_loss checks */
+                if (r->host_labels[i] < 0 || r->host_labels[i] >= r->classes) {
+                    fprintf(stderr, "cnn: test sample %lld has label %d but "
+                            "the model has %lld classes\n",
+                            (long long)(seen + i), (int)r->host_labels[i],
+                            (long long)r->classes);
+                    cnn_clear_error();
+                    return CNN_ERR_FORMAT;
+                }
             for (int64_t i = 0; i < count; ++i) {
                 const float *row = r->logits + i * r->classes;
                 double top = row[0], sum = 0.0;
@@ -229,11 +250,25 @@ static void plot(const char *folder, const char *csv_path)
         printf("plot: %s\n", png);
 }
 
-static int64_t meta_int(const cnn_checkpoint *ck, const char *key,
-                        int64_t fallback)
+/* The checkpoint's metadata `key` as an integer in [0, max] into *out
+ * (left as it is when the key is absent); false, with a message, when it
+ * is not one. */
+static bool meta_int(const cnn_checkpoint *ck, const char *path,
+                     const char *key, int64_t max, int64_t *out)
 {
     const char *v = cnn_checkpoint_meta(ck, key);
-    return v ? strtoll(v, NULL, 10) : fallback;
+    if (!v)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < 0 || n > max) {
+        fprintf(stderr, "cnn train: %s: its %s \"%.40s\" is not an integer "
+                "in [0, %lld]\n", path, key, v, (long long)max);
+        return false;
+    }
+    *out = n;
+    return true;
 }
 
 /* Saves the net and optimizer with where to continue from. */
@@ -267,30 +302,42 @@ int cnn_tool_train(int argc, char **argv)
         {"model", OPTION_STRING, &model, "small, alexnet, resnet18, ..."},
         {"data", OPTION_STRING, &data,
          "fashion-mnist, or a folder of MNIST-like IDX files"},
-        {"epochs", OPTION_INT, &epochs, "passes over the training set"},
-        {"batch", OPTION_INT, &batch, "images per step"},
-        {"lr", OPTION_FLOAT, &lr, "learning rate"},
+        {"epochs", OPTION_INT, &epochs, "passes over the training set",
+         .min = 1, .max = MAX_EPOCHS},
+        {"batch", OPTION_INT, &batch, "images per step", .min = 1,
+         .max = MAX_BATCH},
+        {"lr", OPTION_FLOAT, &lr, "learning rate", .low = 0, .high = 1e3,
+         .low_open = 1},
         {"schedule", OPTION_STRING, &schedule, "constant, step or cosine"},
-        {"warmup", OPTION_INT, &warmup, "linear warm-up steps"},
+        {"warmup", OPTION_INT, &warmup, "linear warm-up steps", .min = 0,
+         .max = MAX_STEPS},
         {"step-size", OPTION_INT, &step_size,
-         "step schedule: steps between decays (0: one epoch)"},
-        {"gamma", OPTION_FLOAT, &gamma, "step schedule: decay factor"},
-        {"momentum", OPTION_FLOAT, &momentum, "SGD momentum"},
-        {"weight-decay", OPTION_FLOAT, &weight_decay, "L2 weight decay"},
+         "step schedule: steps between decays (0: one epoch)", .min = 0,
+         .max = MAX_STEPS},
+        {"gamma", OPTION_FLOAT, &gamma, "step schedule: decay factor",
+         .low = 0, .high = 1e3},
+        {"momentum", OPTION_FLOAT, &momentum, "SGD momentum", .low = 0,
+         .high = 1e3},
+        {"weight-decay", OPTION_FLOAT, &weight_decay, "L2 weight decay",
+         .low = 0, .high = 1e3},
         {"nesterov", OPTION_FLAG, &nesterov, "Nesterov momentum"},
         {"device", OPTION_STRING, &device, "auto, cpu, cuda:N"},
         {"engine", OPTION_STRING, &engine, "auto, native, vendor, reference"},
-        {"threads", OPTION_INT, &threads, "CPU threads (0: all)"},
-        {"seed", OPTION_INT, &seed, "weights, data order and dropout"},
+        {"threads", OPTION_INT, &threads, "CPU threads (0: all)", .min = 0,
+         .max = MAX_THREADS},
+        {"seed", OPTION_INT, &seed, "weights, data order and dropout",
+         .min = 0, .max = INT64_MAX},
         {"out", OPTION_STRING, &out_dir, "folder for metrics, plot, checkpoint "
                                          "(default runs/MODEL)"},
         {"checkpoint", OPTION_STRING, &checkpoint,
          "checkpoint path (default OUT/model.ckpt)"},
         {"resume", OPTION_STRING, &resume, "continue from this checkpoint"},
         {"limit-batches", OPTION_INT, &limit,
-         "stop each epoch after this many batches (0: all)"},
+         "stop each epoch after this many batches (0: all)", .min = 0,
+         .max = MAX_STEPS},
         {"eval-batches", OPTION_INT, &eval_limit,
-         "test batches per evaluation (0: the whole test set)"},
+         "test batches per evaluation (0: the whole test set)", .min = 0,
+         .max = MAX_STEPS},
     };
     const int count = (int)(sizeof options / sizeof options[0]);
     static const char summary[] =
@@ -309,13 +356,9 @@ int cnn_tool_train(int argc, char **argv)
         lrp.schedule = CNN_LR_COSINE;
     else
         rc = 2;
-    if (rc || epochs < 1 || batch < 1 || lr <= 0.0 || momentum < 0.0 ||
-        weight_decay < 0.0 || threads < 0 || warmup < 0 || limit < 0 ||
-        eval_limit < 0 ||
-        step_size < 0 || seed < 0) {
+    if (rc) { /* the numbers were range-checked by options_parse */
         fprintf(stderr, "cnn train: bad value: --schedule must be constant, "
-                "step or cosine; --epochs, --batch and --lr must be positive; "
-                "the others non-negative\n\n");
+                "step or cosine\n\n");
         options_usage(stderr, command, summary, options, count);
         return 2;
     }
@@ -324,21 +367,29 @@ int cnn_tool_train(int argc, char **argv)
         fprintf(stderr, "cnn train: %s\n", cnn_last_error());
         return 2;
     }
-    char folder[2048], csv_path[4096], ckpt_path[4096];
-    if (out_dir)
-        snprintf(folder, sizeof folder, "%s", out_dir);
-    else
-        snprintf(folder, sizeof folder, "runs/%s", model);
+    /* Option texts are at most OPTION_TEXT_MAX bytes, so these fit; a
+     * path that would not is refused rather than cut short. */
+    char folder[OPTION_TEXT_MAX + 16], csv_path[4096], ckpt_path[4096];
+    int lengths[3];
+    lengths[0] = out_dir ? snprintf(folder, sizeof folder, "%s", out_dir)
+                         : snprintf(folder, sizeof folder, "runs/%s", model);
+    lengths[1] = snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", folder);
+    lengths[2] = checkpoint
+                     ? snprintf(ckpt_path, sizeof ckpt_path, "%s", checkpoint)
+                     : snprintf(ckpt_path, sizeof ckpt_path, "%s/model.ckpt",
+                                folder);
+    if (lengths[0] < 0 || lengths[0] >= (int)sizeof folder ||
+        lengths[1] < 0 || lengths[1] >= (int)sizeof csv_path ||
+        lengths[2] < 0 || lengths[2] >= (int)sizeof ckpt_path) {
+        fprintf(stderr, "cnn train: the --out or --checkpoint path is too "
+                "long\n");
+        return 2;
+    }
     if (make_folders(folder) != 0) {
         fprintf(stderr, "cnn train: cannot create the folder %s: %s\n",
                 folder, strerror(errno));
         return 1;
     }
-    snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", folder);
-    if (checkpoint)
-        snprintf(ckpt_path, sizeof ckpt_path, "%s", checkpoint);
-    else
-        snprintf(ckpt_path, sizeof ckpt_path, "%s/model.ckpt", folder);
 
     run r = {.batch = batch};
     int64_t start_epoch = 0, start_batch = 0, step = 0;
@@ -355,6 +406,13 @@ int cnn_tool_train(int argc, char **argv)
     CHECK(open_data(data, 1, &r.train));
     CHECK(open_data(data, 0, &r.test));
     r.classes = cnn_dataset_classes(r.train);
+    if (cnn_dataset_classes(r.test) > r.classes) {
+        fprintf(stderr, "cnn train: the test set of %s has labels up to %d "
+                "but the training set only %lld classes\n", data,
+                cnn_dataset_classes(r.test) - 1, (long long)r.classes);
+        rc = 1;
+        goto done;
+    }
     CHECK(cnn_model_by_name(&r.net, model, r.classes, dev));
     int64_t image[3], net_in[4];
     int ndim;
@@ -380,13 +438,17 @@ int cnn_tool_train(int argc, char **argv)
         if (!same_model)
             fprintf(stderr, "cnn train: %s holds model %s, not %s\n", resume,
                     saved_model ? saved_model : "(unknown)", model);
-        start_epoch = meta_int(ck, "epoch", 0);
-        start_batch = meta_int(ck, "next_batch", 0);
-        step = meta_int(ck, "step", 0);
-        seed = meta_int(ck, "seed", seed);
+        /* Bounded, so that the step count and the positions cannot
+         * overflow however the run goes on. */
+        bool meta_ok = meta_int(ck, resume, "epoch", MAX_EPOCHS, &start_epoch) &&
+                       meta_int(ck, resume, "next_batch", MAX_STEPS,
+                                &start_batch) &&
+                       meta_int(ck, resume, "step", MAX_STEPS * MAX_EPOCHS,
+                                &step) &&
+                       meta_int(ck, resume, "seed", INT64_MAX, &seed);
         cnn_checkpoint_close(ck);
-        if (!same_model) {
-            rc = 2;
+        if (!same_model || !meta_ok) {
+            rc = same_model ? 1 : 2;
             goto done;
         }
     }
@@ -408,8 +470,13 @@ int cnn_tool_train(int argc, char **argv)
     const int64_t idims[4] = {batch, image[0], image[1], image[2]};
     CHECK(cnn_tensor_create(&r.images, dev, CNN_F32, 4, idims));
     CHECK(cnn_tensor_create(&r.labels, dev, CNN_I32, 1, &batch));
-    r.logits = malloc((size_t)(batch * r.classes) * sizeof(float));
-    r.host_labels = malloc((size_t)batch * sizeof(int32_t));
+    int64_t batch_logits = 0;
+    if (cnn_checked_mul_i64(batch, r.classes, &batch_logits) &&
+        cnn_checked_bytes(batch_logits, sizeof(float), &r.logits_bytes) &&
+        cnn_checked_bytes(batch, sizeof(int32_t), &r.labels_bytes)) {
+        r.logits = malloc(r.logits_bytes);
+        r.host_labels = malloc(r.labels_bytes);
+    }
     if (!r.logits || !r.host_labels) {
         fprintf(stderr, "cnn train: out of host memory\n");
         rc = 1;
@@ -422,16 +489,20 @@ int cnn_tool_train(int argc, char **argv)
         lrp.step_size = batches;
     else
         lrp.step_size = step_size;
-    lrp.total_steps = epochs * batches;
-    r.csv = fopen(csv_path, resume ? "a" : "w");
-    if (!r.csv) {
-        fprintf(stderr, "cnn train: cannot write %s\n", csv_path);
+    if (!cnn_checked_mul_i64(epochs, batches, &lrp.total_steps)) {
+        fprintf(stderr, "cnn train: %lld epochs of %lld batches are too many "
+                "steps\n", (long long)epochs, (long long)batches);
+        rc = 2;
+        goto done;
+    }
+    /* On a resume, the rows of epochs the checkpoint does not hold (written
+     * before a kill interrupted the save) are dropped: they are redone. */
+    if (metrics_csv_open(csv_path, resume != NULL, start_epoch, &r.csv) != 0) {
+        fprintf(stderr, "cnn train: cannot write %s: %s\n", csv_path,
+                strerror(errno));
         rc = 1;
         goto done;
     }
-    if (!resume)
-        fprintf(r.csv, "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,"
-                       "images_per_s,seconds\n");
     char devname[32];
     cnn_device_format(dev, devname, sizeof devname);
     /* The handler first, then the line (flushed, for a pipe too), so that
@@ -471,12 +542,13 @@ int cnn_tool_train(int argc, char **argv)
             CHECK(cnn_net_backward(r.net));
             CHECK(cnn_sgd_apply(r.opt, cnn_lr_at(&lrp, step)));
             CHECK(cnn_tensor_read(cnn_net_output(r.net), r.logits,
-                                  (size_t)(batch * r.classes) * sizeof(float)));
-            CHECK(cnn_tensor_read(r.labels, r.host_labels,
-                                  (size_t)batch * sizeof(int32_t)));
+                                  r.logits_bytes));
+            CHECK(cnn_tensor_read(r.labels, r.host_labels, r.labels_bytes));
             if (!isfinite(loss)) {
-                fprintf(stderr, "\ncnn train: the loss became %g at step %lld;"
-                        " lower --lr\n", (double)loss, (long long)step);
+                if (tty) /* ends the progress line */
+                    printf("\n");
+                fprintf(stderr, "cnn train: the loss became %g at step %lld; "
+                        "lower --lr\n", (double)loss, (long long)step);
                 rc = 1;
                 goto done;
             }
@@ -486,8 +558,8 @@ int cnn_tool_train(int argc, char **argv)
             ++step;
             double elapsed = now_seconds() - epoch_start;
             double rate = (double)seen / (elapsed > 0 ? elapsed : 1e-9);
-            double eta = (double)((epochs - epoch) * batches - b - 1) *
-                         (double)batch / rate;
+            double eta = ((double)(epochs - epoch) * (double)batches -
+                          (double)b - 1.0) * (double)batch / rate;
             progress(tty, epoch, epochs, b, batches, loss_sum / (double)seen,
                      (double)hits / (double)seen, rate, eta);
         }
@@ -531,7 +603,8 @@ int cnn_tool_eval(int argc, char **argv)
         {"model", OPTION_STRING, &model, "the checkpoint's model"},
         {"checkpoint", OPTION_STRING, &checkpoint, "checkpoint to evaluate"},
         {"data", OPTION_STRING, &data, "fashion-mnist or an IDX folder"},
-        {"batch", OPTION_INT, &batch, "images per forward pass"},
+        {"batch", OPTION_INT, &batch, "images per forward pass", .min = 1,
+         .max = MAX_BATCH},
         {"device", OPTION_STRING, &device, "auto, cpu, cuda:N"},
     };
     const int count = (int)(sizeof options / sizeof options[0]);
@@ -540,9 +613,8 @@ int cnn_tool_eval(int argc, char **argv)
     int rc = options_parse(command, summary, options, count, argc, argv, 1);
     if (rc)
         return rc == 1 ? 0 : rc;
-    if (!checkpoint || batch < 1) {
-        fprintf(stderr, "cnn eval: --checkpoint is required and --batch must "
-                "be positive\n\n");
+    if (!checkpoint) {
+        fprintf(stderr, "cnn eval: --checkpoint is required\n\n");
         options_usage(stderr, command, summary, options, count);
         return 2;
     }
@@ -566,9 +638,15 @@ int cnn_tool_eval(int argc, char **argv)
     const int64_t idims[4] = {batch, image[0], image[1], image[2]};
     CHECK(cnn_tensor_create(&r.images, dev, CNN_F32, 4, idims));
     CHECK(cnn_tensor_create(&r.labels, dev, CNN_I32, 1, &batch));
-    r.logits = malloc((size_t)(batch * r.classes) * sizeof(float));
-    r.host_labels = malloc((size_t)batch * sizeof(int32_t));
+    int64_t batch_logits = 0;
+    if (cnn_checked_mul_i64(batch, r.classes, &batch_logits) &&
+        cnn_checked_bytes(batch_logits, sizeof(float), &r.logits_bytes) &&
+        cnn_checked_bytes(batch, sizeof(int32_t), &r.labels_bytes)) {
+        r.logits = malloc(r.logits_bytes);
+        r.host_labels = malloc(r.labels_bytes);
+    }
     if (!r.logits || !r.host_labels) {
+        fprintf(stderr, "cnn eval: out of host memory\n");
         rc = 1;
         goto done;
     }

@@ -36,7 +36,8 @@ CNN_API cnn_status cnn_conv2d_output_shape(const int64_t x_dims[4],
                                            const cnn_conv2d_params *p,
                                            int64_t y_dims[4]);
 
-/* y = conv(x, w) + b. b may be NULL. y must have the output shape. */
+/* y = conv(x, w) + b. b may be NULL. y must have the output shape and
+ * must not share memory with x, w or b (CNN_ERR_INVALID_ARGUMENT). */
 CNN_API cnn_status cnn_conv2d_forward(cnn_tensor *y, const cnn_tensor *x,
                                       const cnn_tensor *w,
                                       const cnn_tensor *b,
@@ -47,7 +48,7 @@ CNN_API cnn_status cnn_conv2d_forward(cnn_tensor *y, const cnn_tensor *x,
  *   dw (accumulated) += d loss / d w     (NULL: not computed)
  *   db (accumulated) += sum of dy over N, P, Q  (NULL: not computed)
  * x is needed for dw, w for dx; either may be NULL when its gradient is
- * not asked for. */
+ * not asked for. No output shares memory with another argument. */
 CNN_API cnn_status cnn_conv2d_backward(cnn_tensor *dx, cnn_tensor *dw,
                                        cnn_tensor *db, const cnn_tensor *dy,
                                        const cnn_tensor *x,

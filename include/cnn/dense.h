@@ -17,13 +17,15 @@
 CNN_BEGIN_DECLS
 
 /* y [N, out] = x [N, in] w^T + b; w [out, in], b [out] or NULL. A 4-d
- * activation is flattened first with cnn_tensor_reshape. */
+ * activation is flattened first with cnn_tensor_reshape. y must not share
+ * memory with x, w or b (CNN_ERR_INVALID_ARGUMENT). */
 CNN_API cnn_status cnn_linear_forward(cnn_tensor *y, const cnn_tensor *x,
                                       const cnn_tensor *w,
                                       const cnn_tensor *b);
 
 /* dx (overwritten), dw and db (accumulated); each may be NULL, and x (for
- * dw) or w (for dx) may be NULL when not needed. */
+ * dw) or w (for dx) may be NULL when not needed. No output shares memory
+ * with another argument. */
 CNN_API cnn_status cnn_linear_backward(cnn_tensor *dx, cnn_tensor *dw,
                                        cnn_tensor *db, const cnn_tensor *dy,
                                        const cnn_tensor *x,
@@ -47,7 +49,9 @@ CNN_API cnn_status cnn_dropout_backward(cnn_tensor *dx, const cnn_tensor *dy,
                                         const cnn_dropout_params *p);
 
 /* loss [1] = mean over the batch of -log softmax(logits)[label];
- * dlogits [N, C] (overwritten, may be NULL) = (softmax - onehot) / N.
+ * dlogits [N, C] (overwritten, may be NULL) = (softmax - onehot) / N;
+ * dlogits may be logits, and no other output shares memory with another
+ * argument.
  * logits [N, C] F32; labels [N] I32 in [0, C): a label out of range is
  * CNN_ERR_INVALID_ARGUMENT (the inputs are read before anything is
  * written). */

@@ -100,7 +100,8 @@ CNN_API cnn_status cnn_net_add(cnn_net *net, cnn_node a, cnn_node b,
 CNN_API cnn_status cnn_net_concat(cnn_net *net, const cnn_node *inputs,
                                   int count, cnn_node *out);
 
-/* Places a node on a device / gives it an engine. Before setup only. */
+/* Places a node on a device / gives it an engine. Before setup only
+ * (CNN_ERR_INVALID_ARGUMENT after it). */
 CNN_API cnn_status cnn_net_set_device(cnn_net *net, cnn_node node,
                                       cnn_device device);
 CNN_API cnn_status cnn_net_set_engine(cnn_net *net, cnn_node node,
@@ -147,7 +148,8 @@ CNN_API cnn_status cnn_net_loss(cnn_net *net, const cnn_tensor *labels,
                                 float *loss);
 
 /* Backpropagates the loss's gradient: adds into every parameter gradient
- * (call cnn_net_zero_grad first in each step). */
+ * (call cnn_net_zero_grad first in each step). Both after setup
+ * (CNN_ERR_INVALID_ARGUMENT before it). */
 CNN_API cnn_status cnn_net_backward(cnn_net *net);
 CNN_API cnn_status cnn_net_zero_grad(cnn_net *net);
 

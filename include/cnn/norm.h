@@ -29,8 +29,9 @@ typedef struct cnn_batchnorm2d_params {
  * running_var and updates nothing; save_mean and save_invstd, when given,
  * receive the running mean and 1 / sqrt(running_var + eps).
  * gamma, beta, running_mean, running_var, save_mean, save_invstd: [C].
- * save_mean and save_invstd may be NULL in inference. y must not share
- * memory with x (CNN_ERR_INVALID_ARGUMENT). */
+ * save_mean and save_invstd may be NULL in inference. No output (y, the
+ * running and saved statistics) shares memory with another argument
+ * (CNN_ERR_INVALID_ARGUMENT). */
 CNN_API cnn_status cnn_batchnorm2d_forward(
     cnn_tensor *y, const cnn_tensor *x, const cnn_tensor *gamma,
     const cnn_tensor *beta, cnn_tensor *running_mean, cnn_tensor *running_var,
@@ -39,7 +40,7 @@ CNN_API cnn_status cnn_batchnorm2d_forward(
 
 /* Gradients given dy, with save_mean and save_invstd from the forward (in
  * the same mode): dx (overwritten), dgamma and dbeta (accumulated). Any of
- * the three may be NULL. */
+ * the three may be NULL; none shares memory with another argument. */
 CNN_API cnn_status cnn_batchnorm2d_backward(
     cnn_tensor *dx, cnn_tensor *dgamma, cnn_tensor *dbeta,
     const cnn_tensor *dy, const cnn_tensor *x, const cnn_tensor *gamma,

@@ -5,6 +5,11 @@
  * backend of the tensors' device with that device's engine (cnn_set_engine).
  * Outputs are written in full; inputs are borrowed for the call.
  *
+ * Aliasing, in every op header: an output must not share memory with any
+ * other argument (CNN_ERR_INVALID_ARGUMENT), except where a call says "y
+ * may be x": then y may be x itself (the same memory, e.g. the same tensor
+ * or a reshape of it), and still not overlap it in part.
+ *
  * Asynchrony: on a CUDA device an op is queued on the device's stream and
  * returns before it runs; read a result with cnn_tensor_read, which waits.
  * CPU ops are synchronous.

@@ -21,7 +21,8 @@ typedef struct cnn_sgd_params {
  *   buf = momentum * buf + d              (buf starts as zeros)
  *   d = nesterov ? d + momentum * buf : buf   (when momentum > 0)
  *   param -= lr * d
- * momentum_buf has param's shape; it may be NULL when momentum is 0. */
+ * momentum_buf has param's shape; it may be NULL when momentum is 0.
+ * param, grad and momentum_buf must not share memory. */
 CNN_API cnn_status cnn_sgd_step(cnn_tensor *param, const cnn_tensor *grad,
                                 cnn_tensor *momentum_buf,
                                 const cnn_sgd_params *p);

@@ -95,12 +95,13 @@ CNN_API cnn_status cnn_tensor_reshape(cnn_tensor **out, const cnn_tensor *src,
 CNN_API void cnn_tensor_free(cnn_tensor *t);
 
 /* Copies `bytes` bytes from host memory into the tensor. `bytes` must equal
- * cnn_tensor_bytes(t) (CNN_ERR_INVALID_ARGUMENT otherwise). Synchronous. */
+ * cnn_tensor_bytes(t), and the host buffer must not share memory with the
+ * tensor (CNN_ERR_INVALID_ARGUMENT otherwise). Synchronous. */
 CNN_API cnn_status cnn_tensor_write(cnn_tensor *t, const void *host,
                                     size_t bytes);
 
 /* Copies the tensor into `bytes` bytes of host memory; `bytes` must equal
- * cnn_tensor_bytes(t). Waits for queued work on the tensor's device.
+ * cnn_tensor_bytes(t), and the buffer must not share memory with it. Waits for queued work on the tensor's device.
  * CNN_ERR_DEVICE_LOST when that work faulted. */
 CNN_API cnn_status cnn_tensor_read(const cnn_tensor *t, void *host,
                                    size_t bytes);
