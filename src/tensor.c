@@ -143,6 +143,16 @@ cnn_status cnn_tensor_wrap(cnn_tensor **out, cnn_device dev, cnn_dtype dtype,
         s = cnn_error(CNN_ERR_INVALID_ARGUMENT,
                       "%s: the buffer has %zu bytes but the shape needs %zu",
                       caller, bytes, t->bytes);
+    else if (dev.type == CNN_CUDA &&
+             (uintptr_t)data % cnn_dtype_size(dtype) != 0)
+        /* A GPU faults on a misaligned element (cudaErrorMisalignedAddress,
+         * which is sticky and loses the device for the process), where x86
+         * and the emulation would not: refuse it here. */
+        s = cnn_error(CNN_ERR_INVALID_ARGUMENT,
+                      "%s: data %p is not aligned to its %zu-byte elements; "
+                      "a GPU cannot address it (offset the buffer by a "
+                      "multiple of %zu bytes)", caller, data,
+                      cnn_dtype_size(dtype), cnn_dtype_size(dtype));
     else
         s = cnn_device_acquire(caller, dev, NULL);
     if (s != CNN_OK) {

@@ -14,7 +14,7 @@
  * Labels: cuda (a real GPU; exits 77 with one line saying why when there
  * is none: then it has tested nothing) and emu (the CPU emulation of CUDA
  * in check mode, where it must find the device, and where the vendor
- * engine is absent). Runs with CK_FORK=no: no CUDA state exists before
+ * engine runs on the conformance double of cuDNN and cuBLAS). Runs with CK_FORK=no: no CUDA state exists before
  * Check would fork. */
 #include <math.h>
 #include <stdio.h>

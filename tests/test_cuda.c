@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -237,13 +239,12 @@ START_TEST(errors_leave_the_device_usable)
     ck_assert_fails(cnn_add(t, t, c), CNN_ERR_DEVICE, "b is on cpu:0");
     ck_assert_fails(cnn_set_engine(gpu(), (cnn_engine)12),
                     CNN_ERR_INVALID_ARGUMENT, "cnn_set_engine");
-    /* The emulation has no vendor engine: asking for it is a clear error
-     * and changes nothing; a real GPU runs ReLU on cuDNN. */
+    /* ReLU on the vendor engine: cuDNN on a GPU, the conformance double
+     * of cuDNN under emulation; the vendor engine has no fill, which is
+     * a clear error that changes nothing. */
     ck_assert_ok(cnn_set_engine(gpu(), CNN_ENGINE_VENDOR));
-    if (getenv("CNN_TEST_CUDA_EMULATED"))
-        ck_assert_fails(cnn_relu_forward(t, t), CNN_ERR_UNSUPPORTED, "vendor");
-    else
-        ck_assert_ok(cnn_relu_forward(t, t));
+    ck_assert_ok(cnn_relu_forward(t, t));
+    ck_assert_fails(cnn_tensor_fill(t, 1.0), CNN_ERR_UNSUPPORTED, "vendor");
     ck_assert_ok(cnn_set_engine(gpu(), CNN_ENGINE_AUTO));
     ck_assert_ok(cnn_relu_forward(t, t));
     ck_assert_ok(cnn_tensor_copy(c, t));
@@ -290,6 +291,105 @@ END_TEST
 /* Under the CPU emulation of CUDA (CNN_TEST_CUDA_EMULATED=1): the device
  * says what it is, automatic choice passes it over, and there is no
  * vendor engine. */
+/* Lines of `path` equal to `name` (the double's call trace). */
+static int trace_count(const char *path, const char *name)
+{
+    FILE *f = fopen(path, "r");
+    char line[256];
+    int n = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        n += strcmp(line, name) == 0;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Under emulation, the conformance double of cuDNN (src/cuda/vendor_emu)
+ * answers with statuses a GPU may give: every status that means "cannot
+ * run here" lets AUTO fall back to our kernel (with the same result),
+ * VENDOR reports it as unsupported, a rejected parameter is our bug
+ * (CNN_ERR_INTERNAL); and a search that finds nothing is searched once. */
+START_TEST(vendor_statuses_fall_back_under_auto)
+{
+    const int64_t xd[4] = {2, 3, 5, 5}, wd[4] = {4, 3, 3, 3}, yd[4] = {2, 4, 3, 3};
+    float xv[150], wv[108], want[72], got[72];
+    cnn_test_values(xv, 150, 21);
+    cnn_test_values(wv, 108, 22);
+    cnn_conv2d_params p = cnn_conv2d_params_default();
+    cnn_tensor *x = NULL, *w = NULL, *y = NULL, *dw = NULL;
+    ck_assert_ok(cnn_tensor_create(&x, gpu(), CNN_F32, 4, xd));
+    ck_assert_ok(cnn_tensor_create(&w, gpu(), CNN_F32, 4, wd));
+    ck_assert_ok(cnn_tensor_create(&y, gpu(), CNN_F32, 4, yd));
+    ck_assert_ok(cnn_tensor_zeros(&dw, gpu(), CNN_F32, 4, wd));
+    ck_assert_ok(cnn_tensor_write(x, xv, sizeof xv));
+    ck_assert_ok(cnn_tensor_write(w, wv, sizeof wv));
+    ck_assert_ok(cnn_set_engine(gpu(), CNN_ENGINE_NATIVE));
+    ck_assert_ok(cnn_conv2d_forward(y, x, w, NULL, &p));
+    ck_assert_ok(cnn_tensor_read(y, want, sizeof want));
+    static const char *const refusals[] = {
+        "cudnnConvolutionForward=2003",            /* MISALIGNED_POINTER */
+        "cudnnConvolutionForward=1008",            /* SUBLIBRARY_LOADING_FAILED */
+        "cudnnConvolutionForward=3002",            /* NOT_SUPPORTED_SHAPE */
+    };
+    for (int i = 0; i < 3; ++i) {
+        setenv("CNN_VENDOR_EMU_FAIL", refusals[i], 1);
+        ck_assert_ok(cnn_set_engine(gpu(), CNN_ENGINE_VENDOR));
+        ck_assert_fails(cnn_conv2d_forward(y, x, w, NULL, &p),
+                        CNN_ERR_UNSUPPORTED, "cudnnConvolutionForward");
+        ck_assert_ok(cnn_set_engine(gpu(), CNN_ENGINE_AUTO));
+        memset(got, 0, sizeof got);
+        ck_assert_ok(cnn_tensor_write(y, got, sizeof got));
+        ck_assert_ok(cnn_conv2d_forward(y, x, w, NULL, &p));
+        ck_assert_ok(cnn_tensor_read(y, got, sizeof got));
+        ck_assert_mem_eq(got, want, sizeof got); /* our kernel ran it */
+    }
+    setenv("CNN_VENDOR_EMU_FAIL", "cudnnConvolutionForward=2000", 1);
+    ck_assert_fails(cnn_conv2d_forward(y, x, w, NULL, &p), CNN_ERR_INTERNAL,
+                    "CUDNN_STATUS_BAD_PARAM");
+    unsetenv("CNN_VENDOR_EMU_FAIL");
+    /* Deterministic with a 1-byte workspace: the double's filter algorithms that
+     * need none are the non-deterministic ALGO_0 and the Winograd one it
+     * does not support, so the search finds nothing; AUTO falls back each
+     * time but searches once. */
+    char trace[] = "/tmp/cnn_vendor_trace_XXXXXX";
+    int fd = mkstemp(trace);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    setenv("CNN_VENDOR_EMU_TRACE", trace, 1);
+    ck_assert_ok(cnn_set_deterministic(gpu(), 1));
+    ck_assert_ok(cnn_set_workspace_limit(gpu(), 1));
+    for (int i = 0; i < 3; ++i)
+        ck_assert_ok(cnn_conv2d_backward(NULL, dw, NULL, y, x, NULL, &p));
+    unsetenv("CNN_VENDOR_EMU_TRACE");
+    ck_assert_int_eq(trace_count(trace, "cudnnFindConvolutionBackwardFilterAlgorithmEx"), 1);
+    ck_assert_int_eq(trace_count(trace, "cudnnConvolutionBackwardFilter"), 0);
+    unlink(trace);
+    ck_assert_ok(cnn_set_deterministic(gpu(), 0));
+    ck_assert_ok(cnn_set_workspace_limit(gpu(), (size_t)1 << 30));
+    cnn_tensor_free(x);
+    cnn_tensor_free(w);
+    cnn_tensor_free(y);
+    cnn_tensor_free(dw);
+}
+END_TEST
+
+/* A GPU faults on a misaligned element: cnn_tensor_wrap refuses it. */
+START_TEST(wrap_refuses_misaligned_device_memory)
+{
+    const int64_t n = 64, eight[1] = {8};
+    cnn_tensor *block = NULL, *t = NULL;
+    ck_assert_ok(cnn_tensor_create(&block, gpu(), CNN_U8, 1, &n));
+    unsigned char *base = cnn_tensor_data(block);
+    ck_assert_fails(cnn_tensor_wrap(&t, gpu(), CNN_F32, 1, eight + 0, base + 2,
+                                    32), CNN_ERR_INVALID_ARGUMENT, "aligned");
+    ck_assert_ptr_null(t);
+    cnn_tensor_free(block);
+}
+END_TEST
+
 START_TEST(emulated_device_is_named_and_never_automatic)
 {
     ck_assert_ptr_nonnull(strstr(cnn_device_name(gpu()), "emulation"));
@@ -297,7 +397,7 @@ START_TEST(emulated_device_is_named_and_never_automatic)
     ck_assert_ok(cnn_device_parse("auto", &chosen));
     ck_assert_int_eq(chosen.type, CNN_CPU);
     ck_assert_ptr_nonnull(
-        strstr(cnn_runtime_info(), "vendor libraries are not emulated"));
+        strstr(cnn_runtime_info(), "the conformance double"));
 }
 END_TEST
 
@@ -325,6 +425,10 @@ int main(void)
     tcase_add_test(tc, memory_stats_follow_the_allocator);
     if (getenv("CNN_TEST_CUDA_EMULATED"))
         tcase_add_test(tc, emulated_device_is_named_and_never_automatic);
+    if (getenv("CNN_TEST_CUDA_EMULATED")) {
+        tcase_add_test(tc, vendor_statuses_fall_back_under_auto);
+        tcase_add_test(tc, wrap_refuses_misaligned_device_memory);
+    }
     suite_add_tcase(s, tc);
     return cnn_test_run(s);
 }

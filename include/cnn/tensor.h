@@ -76,7 +76,11 @@ CNN_API cnn_status cnn_tensor_zeros(cnn_tensor **out, cnn_device dev,
 /* Wraps `bytes` bytes of the caller's memory at `data` (host memory for the
  * CPU, device memory for a GPU) as a tensor, without copying. `bytes` must
  * equal the product of dims times the dtype size. The memory is never freed
- * by the library and must outlive the tensor. Statuses as for create. */
+ * by the library and must outlive the tensor. On a GPU `data` must be
+ * aligned to the dtype's size (CNN_ERR_INVALID_ARGUMENT otherwise: a GPU
+ * faults on a misaligned element and loses the device); the vendor engine
+ * may want more and then leaves the call to our kernels. Other statuses as
+ * for create. */
 CNN_API cnn_status cnn_tensor_wrap(cnn_tensor **out, cnn_device dev,
                                    cnn_dtype dtype, int ndim,
                                    const int64_t *dims, void *data,

@@ -68,7 +68,13 @@ cnn_status cnn_cuda_alloc(cnn_cuda_context *ctx, size_t bytes, void **ptr)
         cudaError_t err = cudaMalloc(&block, size);
         if (err == cudaErrorMemoryAllocation) {
             cudaGetLastError(); /* not sticky: clear it */
-            cudaStreamSynchronize(ctx->stream);
+            /* The cache may go back only once the work queued on it is
+             * done; a failed wait is a fault, reported as such. */
+            cnn_status s = cnn_cuda_check(ctx, cudaStreamSynchronize(ctx->stream),
+                                          "waiting for the device before "
+                                          "returning the cache");
+            if (s != CNN_OK)
+                return s;
             release_cache(p);
             err = cudaMalloc(&block, size);
         }
@@ -118,9 +124,12 @@ void cnn_cuda_free(cnn_cuda_context *ctx, void *ptr)
         p.bytes_cached += size;
     } catch (const std::bad_alloc &) {
         /* No room to remember it: give it back, once the work queued on
-         * it is done (as release_cache's callers wait first). */
-        cudaStreamSynchronize(ctx->stream);
-        cudaFree(ptr);
+         * it is done (as release_cache's callers wait first). When the
+         * wait fails the device has faulted: the block is leaked rather
+         * than freed under work that may still touch it. */
+        if (cnn_cuda_check(ctx, cudaStreamSynchronize(ctx->stream),
+                           "waiting for the device to free a block") == CNN_OK)
+            cudaFree(ptr);
     }
 }
 
@@ -128,8 +137,11 @@ void cnn_cuda_trim(cnn_cuda_context *ctx)
 {
     pool &p = pools[ctx->device];
     std::lock_guard<std::mutex> guard(p.lock);
-    cudaStreamSynchronize(ctx->stream);
-    release_cache(p);
+    /* Only after the queued work: a failed wait (a fault, recorded and
+     * marking the device lost) keeps the cache. */
+    if (cnn_cuda_check(ctx, cudaStreamSynchronize(ctx->stream),
+                       "waiting for the device before trimming") == CNN_OK)
+        release_cache(p);
 }
 
 void cnn_cuda_memory_stats(cnn_cuda_context *ctx, cnn_memory_stats *stats)

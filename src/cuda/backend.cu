@@ -4,6 +4,7 @@
  * code runs on the CPU emulation of CUDA, whose one device is marked
  * emulated (never chosen automatically). */
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <mutex>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +62,45 @@ cnn_status cnn_cuda_check(cnn_cuda_context *ctx, cudaError_t err,
     return cnn_backend_error(cnn_cuda_host, status, "cuda:%d: %s failed: %s (%s)",
                              device, what, cudaGetErrorString(err),
                              cudaGetErrorName(err));
+}
+
+bool cnn_cuda_sync_mode(void)
+{
+    static const bool on = [] {
+        const char *v = getenv("CNN_CUDA_SYNC");
+        return v && strcmp(v, "0") != 0 && v[0] != '\0';
+    }();
+    return on;
+}
+
+cnn_status cnn_cuda_sync_after(cnn_cuda_context *ctx, const char *what)
+{
+    if (!cnn_cuda_sync_mode())
+        return CNN_OK;
+    return cnn_cuda_check(ctx, cudaStreamSynchronize(ctx->stream), what);
+}
+
+#ifndef CNN_CUDA_EMULATION
+cudaError_t cnn_cuda_after_launch(cudaStream_t stream, cudaError_t launch)
+{
+    /* With CNN_CUDA_SYNC=1 the launch waits for its kernel, so a fault is
+     * this launch's error, named by its caller ("launching x_kernel"). */
+    if (launch != cudaSuccess || !cnn_cuda_sync_mode())
+        return launch;
+    return cudaStreamSynchronize(stream);
+}
+#endif
+
+cnn_status cnn_cuda_vendor_fault(cnn_cuda_context *ctx, const char *what)
+{
+    /* cuDNN and cuBLAS run on their own copy of the runtime (ours is
+     * linked statically), so our cudaGetLastError never sees their
+     * errors; a sticky fault, though, belongs to the device's context,
+     * and a query of our stream reports it. NotReady is not an error. */
+    cudaError_t err = cudaStreamQuery(ctx->stream);
+    if (err == cudaSuccess || err == cudaErrorNotReady)
+        return CNN_OK;
+    return cnn_cuda_check(ctx, err, what);
 }
 
 unsigned cnn_cuda_grid_for(const cnn_cuda_context *ctx, int64_t n)
@@ -155,8 +195,9 @@ cnn_cuda_context *cnn_cuda_context_get(int device)
 cnn_cuda_context *cnn_cuda_context_current(int device)
 {
     cnn_cuda_context *ctx = cnn_cuda_context_get(device);
-    if (ctx)
-        cudaSetDevice(device);
+    if (ctx && cnn_cuda_check(ctx, cudaSetDevice(device),
+                              "making the device current") != CNN_OK)
+        return NULL;
     return ctx;
 }
 
@@ -192,8 +233,9 @@ static void cuda_describe(char *buf, size_t size)
     used += (size_t)snprintf(buf + used, size - used,
                              "cuda runtime: the CPU emulation of CUDA "
                              "(CNN_CUDA_EMULATION), %d worker threads, check "
-                             "mode %s\ncublas, cudnn: vendor libraries are not "
-                             "emulated\n",
+                             "mode %s\ncublas, cudnn: the conformance double "
+                             "(CPU, from NVIDIA's documentation; not the "
+                             "vendor libraries)\n",
                              cnn_emu_worker_count(),
                              cnn_emu_check_enabled() ? "on" : "off");
 #else
@@ -234,7 +276,10 @@ static void cuda_free(int device, void *ptr)
 
 /* Host <-> device copies go through the device's stream, so that they are
  * ordered with the ops before them, and wait for it: the caller's host
- * buffer is free (upload) or filled (download) on return. */
+ * buffer is free (upload) or filled (download) on return. The caller's
+ * buffer is pageable memory, so the driver stages the copy through its
+ * own pinned buffer and it does not overlap with the host: a copy costs
+ * its full time on the calling thread (docs/backends.md). */
 static cnn_status transfer(int device, void *dst, const void *src,
                            size_t bytes, cudaMemcpyKind kind, const char *what)
 {
@@ -261,6 +306,43 @@ static cnn_status cuda_download(int device, void *dst, const void *src,
                     "copying device to host");
 }
 
+/* Lets dst_device read src_device's memory directly, once per pair, when
+ * the hardware allows it (cudaDeviceCanAccessPeer); otherwise, or when
+ * enabling fails, cudaMemcpyPeerAsync still works, staged through the
+ * host. dst_device is current. The emulation has one device. */
+static void enable_peer_access(int dst_device, int src_device)
+{
+#ifndef CNN_CUDA_EMULATION
+    static std::mutex lock;
+    static signed char state[64][64]; /* 0 unknown, 1 on, -1 not possible */
+    std::lock_guard<std::mutex> guard(lock);
+    signed char &known = state[dst_device][src_device];
+    if (known != 0)
+        return;
+    int can = 0;
+    if (cudaDeviceCanAccessPeer(&can, dst_device, src_device) != cudaSuccess ||
+        !can) {
+        cudaGetLastError(); /* not sticky */
+        known = -1;
+        return;
+    }
+    cudaError_t err = cudaDeviceEnablePeerAccess(src_device, 0);
+    if (err != cudaSuccess && err != cudaErrorPeerAccessAlreadyEnabled) {
+        cnn_backend_log(cnn_cuda_host, CNN_LOG_WARN,
+                        "cuda:%d: peer access to cuda:%d not enabled (%s); "
+                        "copies are staged through the host", dst_device,
+                        src_device, cudaGetErrorString(err));
+        cudaGetLastError();
+        known = -1;
+        return;
+    }
+    cudaGetLastError(); /* AlreadyEnabled is recorded too */
+    known = 1;
+#else
+    (void)dst_device, (void)src_device;
+#endif
+}
+
 static cnn_status cuda_copy(int dst_device, void *dst, int src_device,
                             const void *src, size_t bytes)
 {
@@ -277,13 +359,16 @@ static cnn_status cuda_copy(int dst_device, void *dst, int src_device,
     if (!src_ctx)
         return CNN_ERR_DEVICE;
     /* Between GPUs: wait for the source's queued work, copy on the
-     * destination's stream (peer access when the driver allows it, staged
-     * by the driver otherwise) and wait, so neither side races. */
+     * destination's stream (directly when peer access is on, staged by
+     * the driver through the host otherwise) and wait, so neither side
+     * races. */
     cnn_status s = cnn_cuda_check(src_ctx, cudaStreamSynchronize(src_ctx->stream),
                                   "waiting for the source device");
-    if (s != CNN_OK)
+    if (s != CNN_OK ||
+        (s = cnn_cuda_check(dst_ctx, cudaSetDevice(dst_device),
+                            "making the destination device current")) != CNN_OK)
         return s;
-    cudaSetDevice(dst_device);
+    enable_peer_access(dst_device, src_device);
     cudaError_t err = cudaMemcpyPeerAsync(dst, dst_device, src, src_device,
                                           bytes, dst_ctx->stream);
     if (err == cudaSuccess)
@@ -331,10 +416,16 @@ static cnn_status run_op(const cnn_op_args *args)
 {
     cnn_op_fn vendor = vendor_ops[args->op], native = native_ops[args->op];
     if (args->engine == CNN_ENGINE_AUTO && vendor && native) {
-        /* AUTO: cuDNN first; what it refuses (e.g. a tensor beyond its int
-         * sizes) runs on our kernel instead. */
+        /* AUTO: cuDNN first; what it refuses (a tensor beyond its int
+         * sizes, a status that means "cannot run here") runs on our kernel
+         * instead, and the refusal goes to the log. */
         cnn_status s = vendor(args);
-        return s == CNN_ERR_UNSUPPORTED ? native(args) : s;
+        if (s != CNN_ERR_UNSUPPORTED)
+            return s;
+        cnn_backend_log(cnn_cuda_host, CNN_LOG_DEBUG,
+                        "cuda:%d: the vendor engine refused op %d, our "
+                        "kernel runs it instead", args->device, (int)args->op);
+        return native(args);
     }
     return engine_op(args)(args);
 }
@@ -374,7 +465,6 @@ static void register_ops(cnn_backend *b)
     cnn_cuda_register_batchnorm(native_ops);
     cnn_cuda_register_linear(native_ops);
     cnn_cuda_register_conv(native_ops);
-#ifndef CNN_CUDA_EMULATION
     cnn_cuda_register_linear_cublas(vendor_ops);
 #ifdef CNN_HAVE_CUDNN
     cnn_cuda_register_conv_cudnn(vendor_ops);
@@ -382,7 +472,6 @@ static void register_ops(cnn_backend *b)
     cnn_cuda_register_batchnorm_cudnn(vendor_ops);
     cnn_cuda_register_lrn_cudnn(vendor_ops);
     cnn_cuda_register_activation_cudnn(vendor_ops);
-#endif
 #endif
     for (int op = 0; op < CNN_OP_COUNT; ++op)
         b->ops[op] = (native_ops[op] || vendor_ops[op]) ? run_op : NULL;

@@ -15,7 +15,12 @@
  *   accumulated (beta 1); gradients not asked for go to scratch, since
  *   cuDNN writes all three. In inference mode (statistics constant) cuDNN
  *   has no backward: CNN_ERR_UNSUPPORTED.
- * eps below CUDNN_BN_MIN_EPSILON is CNN_ERR_UNSUPPORTED. */
+ * eps below 1e-5, the least that cuDNN 9's batch-norm reference accepts
+ * (the header's CUDNN_BN_MIN_EPSILON is 0 and says nothing), is
+ * CNN_ERR_UNSUPPORTED. Our eps is a float: 1e-5f is 9.99999974e-6 in
+ * double, below the bound, so it is passed as 1e-5 (a change of 2.5e-14,
+ * far below float rounding); the inference path's own kernel keeps the
+ * float, as the CPU does. */
 #include <math.h>
 
 #include "vendor_cudnn.cuh"
@@ -34,7 +39,11 @@ struct bn_call {
     cnn_cuda_context *ctx = nullptr;
     cudnnHandle_t handle = nullptr;
     cnn_cudnn_tensor x, channels; /* [N, C, H, W] and [1, C, 1, 1] */
+    double eps = 0.0;             /* what cuDNN gets */
 };
+
+/* The least epsilon of cudnnBatchNormalization* (cuDNN 9 API reference). */
+static const double cudnn_bn_min_eps = 1e-5;
 
 static cnn_status prepare(const cnn_op_args *args, const char *op,
                           const cnn_tensor *x, bn_call *c)
@@ -44,11 +53,13 @@ static cnn_status prepare(const cnn_op_args *args, const char *op,
     cnn_status s;
     if ((s = cnn_cudnn_begin(args, &c->ctx, &c->handle)) != CNN_OK)
         return s;
-    if ((double)p->eps < CUDNN_BN_MIN_EPSILON)
+    c->eps = p->eps == (float)cudnn_bn_min_eps ? cudnn_bn_min_eps
+                                               : (double)p->eps;
+    if (!(c->eps >= cudnn_bn_min_eps))
         return cnn_backend_error(cnn_cuda_host, CNN_ERR_UNSUPPORTED,
                                  "%s: eps %g is below cuDNN's least, %g; use "
                                  "the native engine", op, (double)p->eps,
-                                 (double)CUDNN_BN_MIN_EPSILON);
+                                 cudnn_bn_min_eps);
     if ((s = c->x.set(c->ctx, op, x->dims)) != CNN_OK)
         return s;
     return c->channels.set(c->ctx, op, 1, x->dims[1], 1, 1);
@@ -78,7 +89,7 @@ static cnn_status batchnorm2d_forward(const cnn_op_args *args)
                 c.handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero, c.x.desc,
                 x->data, c.x.desc, y->data, c.channels.desc, gamma->data,
                 beta->data, (double)p->momentum, running_mean->data,
-                running_var->data, (double)p->eps, save_mean->data,
+                running_var->data, c.eps, save_mean->data,
                 save_invstd->data),
             "cudnnBatchNormalizationForwardTraining");
     s = cnn_cudnn_check(c.ctx,
@@ -86,8 +97,7 @@ static cnn_status batchnorm2d_forward(const cnn_op_args *args)
                             c.handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
                             c.x.desc, x->data, c.x.desc, y->data,
                             c.channels.desc, gamma->data, beta->data,
-                            running_mean->data, running_var->data,
-                            (double)p->eps),
+                            running_mean->data, running_var->data, c.eps),
                         "cudnnBatchNormalizationForwardInference");
     if (s == CNN_OK && save_mean)
         s = cnn_cuda_check(c.ctx,
@@ -156,7 +166,7 @@ static cnn_status batchnorm2d_backward(const cnn_op_args *args)
                                c.handle, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
                                &one, &one, c.x.desc, x->data, c.x.desc,
                                dy->data, c.x.desc, out[0], c.channels.desc,
-                               gamma->data, out[1], out[2], (double)p->eps,
+                               gamma->data, out[1], out[2], c.eps,
                                save_mean->data, save_invstd->data),
                            "cudnnBatchNormalizationBackward");
 }

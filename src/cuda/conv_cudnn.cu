@@ -12,8 +12,18 @@
  * memory we hand it: the workspace comes from our allocator, sized to what
  * the largest algorithm within the limit needs, so the limit holds and
  * cuDNN allocates nothing behind the allocator's back (plain cudnnFind*
- * does). The filter gradient accumulates, so its search writes into
- * scratch, not into dw.
+ * does). A search that finds nothing usable (or that cuDNN refuses as
+ * unsupported) is cached too, so AUTO does not repeat it before each
+ * fallback. When memory is short the search runs under a smaller limit
+ * (what the device could give, rounded down to a power of two) and its
+ * answer is cached under that limit, not the nominal one, so a later call
+ * with memory free searches again and its answer wins.
+ *
+ * The filter gradient accumulates (dw += ...), but cudnnFind* times every
+ * algorithm with beta 0, and an algorithm's speed and workspace may differ
+ * with beta 1; so the gradient runs exactly as timed, beta 0 into scratch,
+ * and is then added to dw (cudnnAddTensor). Its search writes into scratch,
+ * not into dw.
  *
  * Math. FP32 is IEEE: the convolution's math type is CUDNN_FMA_MATH, and
  * algorithms reported with a tensor-op math type are skipped. TF32 sets
@@ -23,6 +33,7 @@
  * round float data to half, which TF32 mode does not promise. In
  * deterministic mode only algorithms reported CUDNN_DETERMINISTIC count. */
 #include <algorithm>
+#include <stdio.h>
 #include <new>
 #include <vector>
 
@@ -34,10 +45,14 @@ enum conv_dir { DIR_FORWARD, DIR_DATA, DIR_FILTER };
 /* What one search was for, as a flat list of numbers. */
 #define KEY_SIZE 20
 struct conv_entry {
-    int64_t key[KEY_SIZE];
+    int64_t key[KEY_SIZE]; /* with the nominal workspace limit */
+    size_t limit;          /* the limit the search ran under */
+    bool clamped;          /* limit < nominal: memory was short */
+    bool found;            /* false: cached failure, `why` says what */
     int algo;
     cudnnMathType_t math;
     size_t memory; /* workspace bytes the algorithm needs */
+    char why[320];
 };
 
 /* ctx->conv_algos: every search's answer (a network has few shapes, so a
@@ -142,12 +157,13 @@ static void make_key(const cnn_op_args *args, conv_dir dir,
     std::copy(k, k + KEY_SIZE, key);
 }
 
-/* Whether a found algorithm may run under this call's settings. */
-static bool acceptable(const cnn_op_args *args, cudnnStatus_t status,
-                       size_t memory, cudnnDeterminism_t determinism,
-                       cudnnMathType_t math)
+/* Whether a found algorithm may run under this call's settings and the
+ * search's workspace limit. */
+static bool acceptable(const cnn_op_args *args, size_t limit,
+                       cudnnStatus_t status, size_t memory,
+                       cudnnDeterminism_t determinism, cudnnMathType_t math)
 {
-    if (status != CUDNN_STATUS_SUCCESS || memory > args->workspace_limit)
+    if (status != CUDNN_STATUS_SUCCESS || memory > limit)
         return false;
     if (args->deterministic && determinism != CUDNN_DETERMINISTIC)
         return false;
@@ -170,19 +186,33 @@ static const char *dir_name(conv_dir dir)
  * with a large limit one of those would fail the whole search with an
  * out-of-memory (or wrap the aligned size computed from it) instead of
  * leaving that one algorithm out. */
-static size_t search_workspace(const cnn_op_args *args, conv_dir dir,
-                               const conv_call *c)
+/* The workspace limit a search can honour now: the nominal one, or when
+ * the device could not give that much (free to the driver, or ours to
+ * give back: the cache and the workspace the search replaces), that
+ * amount rounded down to a power of two (so that the answers under
+ * pressure are few) with *clamped set. */
+static size_t usable_limit(const cnn_op_args *args, const conv_call *c,
+                           bool *clamped)
 {
     size_t limit = args->workspace_limit;
+    *clamped = false;
     cnn_memory_stats mem = {};
     cnn_cuda_memory_stats(c->ctx, &mem);
     if (mem.device_total > 0) {
-        /* Free to the driver, or ours to give back (the cache and the
-         * workspace this search replaces). */
         size_t could = mem.device_free + mem.cached + c->ctx->workspace_size;
-        if (could < limit)
-            limit = could;
+        if (could < limit) {
+            size_t bucket = 1;
+            while (bucket <= could / 2)
+                bucket *= 2;
+            limit = could == 0 ? 0 : bucket;
+            *clamped = true;
+        }
     }
+    return limit;
+}
+
+static size_t search_workspace(conv_dir dir, const conv_call *c, size_t limit)
+{
     size_t most = 0;
     int count = dir == DIR_FORWARD ? (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT
                 : dir == DIR_DATA  ? (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT
@@ -210,11 +240,11 @@ static size_t search_workspace(const cnn_op_args *args, conv_dir dir,
 
 /* Picks the first (fastest) acceptable result of a search. */
 template <typename Perf>
-static bool pick(const cnn_op_args *args, const Perf *perf, int count,
-                 conv_entry *e)
+static bool pick(const cnn_op_args *args, size_t limit, const Perf *perf,
+                 int count, conv_entry *e)
 {
     for (int i = 0; i < count; ++i)
-        if (acceptable(args, perf[i].status, perf[i].memory,
+        if (acceptable(args, limit, perf[i].status, perf[i].memory,
                        perf[i].determinism, perf[i].mathType)) {
             e->algo = (int)perf[i].algo;
             e->memory = perf[i].memory;
@@ -226,25 +256,36 @@ static bool pick(const cnn_op_args *args, const Perf *perf, int count,
     return false;
 }
 
+/* Scratch for the filter gradient after a workspace of ws_bytes: at dw's
+ * own offset within 256 bytes, so that it has dw's alignment (the cache
+ * key has it). Sets *ws_aligned to where the scratch region starts. */
+static size_t dw_scratch_offset(size_t ws_bytes, const void *dw,
+                                size_t *ws_aligned)
+{
+    *ws_aligned = (ws_bytes + 255) & ~(size_t)255;
+    return *ws_aligned + ((uintptr_t)dw & 255);
+}
+
 /* Runs cuDNN's search for `dir` on x, w and y (the direction's output is
- * written: the filter gradient's search gets scratch instead of dw). */
+ * written: the filter gradient's search gets scratch instead of dw) under
+ * e->limit. CNN_ERR_UNSUPPORTED with e->why set when nothing is usable or
+ * cuDNN refuses the shape. */
 static cnn_status search(const cnn_op_args *args, conv_dir dir,
                          const conv_call *c, const void *x, const void *w,
                          const void *y, conv_entry *e)
 {
     cnn_cuda_context *ctx = c->ctx;
-    size_t ws_bytes = search_workspace(args, dir, c);
+    size_t ws_bytes = search_workspace(dir, c, e->limit);
     /* Scratch for the filter gradient's output after the workspace, at
      * dw's own offset within 256 bytes, so that the search sees dw's
      * alignment (the cache key has it). */
-    size_t ws_aligned = (ws_bytes + 255) & ~(size_t)255;
-    size_t out_bytes = 0, out_offset = 0;
+    size_t ws_aligned = ws_bytes, out_offset = 0, total = ws_bytes;
     if (dir == DIR_FILTER) {
-        out_offset = (uintptr_t)w & 255;
-        out_bytes = out_offset + args->out[0]->bytes;
+        out_offset = dw_scratch_offset(ws_bytes, w, &ws_aligned);
+        total = out_offset + args->out[0]->bytes;
     }
     void *scratch = nullptr;
-    cnn_status s = cnn_cuda_workspace(ctx, ws_aligned + out_bytes, &scratch);
+    cnn_status s = cnn_cuda_workspace(ctx, total, &scratch);
     if (s != CNN_OK)
         return s;
     cudnnStatus_t st;
@@ -256,7 +297,7 @@ static cnn_status search(const cnn_op_args *args, conv_dir dir,
             c->handle, c->x.desc, x, c->w, w, c->conv, c->y.desc,
             const_cast<void *>(y), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
             perf, scratch, ws_bytes);
-        found = st == CUDNN_STATUS_SUCCESS && pick(args, perf, returned, e);
+        found = st == CUDNN_STATUS_SUCCESS && pick(args, e->limit, perf, returned, e);
     } else if (dir == DIR_DATA) {
         cudnnConvolutionBwdDataAlgoPerf_t
             perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -264,33 +305,41 @@ static cnn_status search(const cnn_op_args *args, conv_dir dir,
             c->handle, c->w, w, c->y.desc, y, c->conv, c->x.desc,
             const_cast<void *>(x), CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
             &returned, perf, scratch, ws_bytes);
-        found = st == CUDNN_STATUS_SUCCESS && pick(args, perf, returned, e);
+        found = st == CUDNN_STATUS_SUCCESS && pick(args, e->limit, perf, returned, e);
     } else {
         cudnnConvolutionBwdFilterAlgoPerf_t
             perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        void *dw_scratch = static_cast<char *>(scratch) + ws_aligned +
-                           out_offset;
+        void *dw_scratch = static_cast<char *>(scratch) + out_offset;
         st = cudnnFindConvolutionBackwardFilterAlgorithmEx(
             c->handle, c->x.desc, x, c->y.desc, y, c->conv, c->w, dw_scratch,
             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf, scratch,
             ws_bytes);
-        found = st == CUDNN_STATUS_SUCCESS && pick(args, perf, returned, e);
+        found = st == CUDNN_STATUS_SUCCESS && pick(args, e->limit, perf, returned, e);
     }
-    if (st != CUDNN_STATUS_SUCCESS)
-        return cnn_cudnn_check(ctx, st, dir == DIR_FORWARD
-                                            ? "cudnnFindConvolutionForwardAlgorithmEx"
-                                        : dir == DIR_DATA
-                                            ? "cudnnFindConvolutionBackwardDataAlgorithmEx"
-                                            : "cudnnFindConvolutionBackwardFilterAlgorithmEx");
-    if (!found)
-        return cnn_backend_error(
-            cnn_cuda_host, CNN_ERR_UNSUPPORTED,
-            "conv2d %s: cuDNN has no algorithm for this shape that is %s, "
-            "uses %s math and needs at most %zu bytes of workspace (of %d "
-            "tried); use the native engine or raise the workspace limit",
-            dir_name(dir), args->deterministic ? "deterministic" : "usable",
-            args->math == CNN_MATH_TF32 ? "FP32 or TF32" : "IEEE FP32",
-            args->workspace_limit, returned);
+    if (st != CUDNN_STATUS_SUCCESS) {
+        const char *call = dir == DIR_FORWARD
+                               ? "cudnnFindConvolutionForwardAlgorithmEx"
+                           : dir == DIR_DATA
+                               ? "cudnnFindConvolutionBackwardDataAlgorithmEx"
+                               : "cudnnFindConvolutionBackwardFilterAlgorithmEx";
+        s = cnn_cudnn_check(ctx, st, call);
+        snprintf(e->why, sizeof e->why, "conv2d %s: %s refused this shape "
+                 "earlier: %s (%d)", dir_name(dir), call,
+                 cudnnGetErrorString(st), (int)st);
+        return s;
+    }
+    if (!found) {
+        snprintf(e->why, sizeof e->why,
+                 "conv2d %s: cuDNN has no algorithm for this shape that is "
+                 "%s, uses %s math and needs at most %zu bytes of workspace "
+                 "(of %d tried); use the native engine or raise the "
+                 "workspace limit", dir_name(dir),
+                 args->deterministic ? "deterministic" : "usable",
+                 args->math == CNN_MATH_TF32 ? "FP32 or TF32" : "IEEE FP32",
+                 e->limit, returned);
+        return cnn_backend_error(cnn_cuda_host, CNN_ERR_UNSUPPORTED, "%s",
+                                 e->why);
+    }
     return CNN_OK;
 }
 
@@ -310,21 +359,47 @@ static cnn_status choose(const cnn_op_args *args, conv_dir dir,
                                      "algorithm cache");
         ctx->conv_algos = cache;
     }
-    conv_entry e;
+    conv_entry e = {};
     make_key(args, dir, x_dims, w_dims, shared_alignment(x, w, y), e.key);
-    for (const conv_entry &known : cache->entries)
-        if (std::equal(e.key, e.key + KEY_SIZE, known.key)) {
-            *out = known;
-            return CNN_OK;
+    /* An answer found with the whole limit wins; else one found under the
+     * limit that memory allows now. */
+    bool clamped = false;
+    const conv_entry *hit = nullptr;
+    for (int pass = 0; pass < 2 && !hit; ++pass) {
+        if (pass == 1) {
+            e.limit = usable_limit(args, c, &clamped);
+            if (!clamped)
+                break;
         }
+        for (const conv_entry &known : cache->entries)
+            if (std::equal(e.key, e.key + KEY_SIZE, known.key) &&
+                known.clamped == (pass == 1) &&
+                (pass == 0 || known.limit == e.limit)) {
+                hit = &known;
+                break;
+            }
+    }
+    if (hit) {
+        if (!hit->found)
+            return cnn_backend_error(cnn_cuda_host, CNN_ERR_UNSUPPORTED, "%s",
+                                     hit->why);
+        *out = *hit;
+        return CNN_OK;
+    }
+    e.clamped = clamped;
     cnn_status s = search(args, dir, c, x, w, y, &e);
-    if (s != CNN_OK)
+    e.found = s == CNN_OK;
+    /* A failed search is remembered when it means "not on cuDNN" (no
+     * usable algorithm, or a refusal), not when it was a device error. */
+    if (s != CNN_OK && s != CNN_ERR_UNSUPPORTED)
         return s;
     try {
         cache->entries.push_back(e);
     } catch (const std::bad_alloc &) {
         /* Not cached: the next call searches again. */
     }
+    if (s != CNN_OK)
+        return s;
     *out = e;
     return CNN_OK;
 }
@@ -397,29 +472,45 @@ static cnn_status conv2d_backward_data(const cnn_op_args *args)
                            "cudnnConvolutionBackwardData");
 }
 
-/* out {dw} (accumulated)  in {dy, x} */
+/* out {dw} (accumulated)  in {dy, x}: the gradient as the search timed it
+ * (beta 0) into scratch with dw's alignment, then dw += scratch. */
 static cnn_status conv2d_backward_filter(const cnn_op_args *args)
 {
+    static const char op[] = "conv2d_backward_filter";
     const cnn_tensor *dy = args->in[0], *x = args->in[1];
     cnn_tensor *dw = args->out[0];
     conv_call c;
     conv_entry e;
+    cnn_cudnn_tensor dw_desc;
     void *ws = nullptr;
     cnn_status s;
-    if ((s = prepare(args, "conv2d_backward_filter", x->dims, dw->dims,
-                     dy->dims, &c)) != CNN_OK ||
+    if ((s = prepare(args, op, x->dims, dw->dims, dy->dims, &c)) != CNN_OK ||
         (s = choose(args, DIR_FILTER, x->dims, dw->dims, &c, x->data,
                     dw->data, dy->data, &e)) != CNN_OK ||
-        (s = ready(&c, e, &ws)) != CNN_OK)
+        (s = dw_desc.set(c.ctx, op, dw->dims)) != CNN_OK ||
+        (s = cnn_cudnn_check(c.ctx,
+                             cudnnSetConvolutionMathType(c.conv, e.math),
+                             "cudnnSetConvolutionMathType")) != CNN_OK)
         return s;
-    const float one = 1.0f;
+    size_t ws_aligned = 0;
+    size_t offset = dw_scratch_offset(e.memory, dw->data, &ws_aligned);
+    if ((s = cnn_cuda_workspace(c.ctx, offset + dw->bytes, &ws)) != CNN_OK)
+        return s;
+    void *grad = static_cast<char *>(ws) + offset;
+    const float one = 1.0f, zero = 0.0f;
+    if ((s = cnn_cudnn_check(c.ctx,
+                             cudnnConvolutionBackwardFilter(
+                                 c.handle, &one, c.x.desc, x->data, c.y.desc,
+                                 dy->data, c.conv,
+                                 (cudnnConvolutionBwdFilterAlgo_t)e.algo,
+                                 e.memory ? ws : nullptr, e.memory, &zero, c.w,
+                                 grad),
+                             "cudnnConvolutionBackwardFilter")) != CNN_OK)
+        return s;
     return cnn_cudnn_check(c.ctx,
-                           cudnnConvolutionBackwardFilter(
-                               c.handle, &one, c.x.desc, x->data, c.y.desc,
-                               dy->data, c.conv,
-                               (cudnnConvolutionBwdFilterAlgo_t)e.algo, ws,
-                               e.memory, &one, c.w, dw->data),
-                           "cudnnConvolutionBackwardFilter");
+                           cudnnAddTensor(c.handle, &one, dw_desc.desc, grad,
+                                          &one, dw_desc.desc, dw->data),
+                           "cudnnAddTensor (conv2d filter gradient)");
 }
 
 /* out {db} (accumulated)  in {dy}: db += the sum of dy over N, P and Q. */

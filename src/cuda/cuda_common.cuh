@@ -50,6 +50,21 @@ cnn_cuda_context *cnn_cuda_context_current(int device);
 cnn_status cnn_cuda_check(cnn_cuda_context *ctx, cudaError_t err,
                           const char *what);
 
+/* After a vendor-library failure: the device context's sticky fault, if
+ * any, as cnn_cuda_check reports it (the device marked lost); CNN_OK when
+ * the stream shows none. Queries the stream rather than calling our
+ * runtime's cudaGetLastError, which never sees errors raised inside the
+ * vendor libraries' own runtime. */
+cnn_status cnn_cuda_vendor_fault(cnn_cuda_context *ctx, const char *what);
+
+/* Whether CNN_CUDA_SYNC=1 asks for a synchronisation after every launch
+ * and vendor call, so that an asynchronous fault is reported against the
+ * kernel or call that faulted rather than the next one. */
+bool cnn_cuda_sync_mode(void);
+/* CNN_OK, or with CNN_CUDA_SYNC=1 the status of waiting for the stream,
+ * reported against `what`. */
+cnn_status cnn_cuda_sync_after(cnn_cuda_context *ctx, const char *what);
+
 /* Blocks to cover n elements with a grid-stride loop. */
 unsigned cnn_cuda_grid_for(const cnn_cuda_context *ctx, int64_t n);
 
@@ -67,8 +82,9 @@ void cnn_cuda_memory_reset_peak(cnn_cuda_context *ctx);
 cnn_status cnn_cuda_workspace(cnn_cuda_context *ctx, size_t bytes, void **ptr);
 
 /* The two engines' op tables. Each family of ops fills its slots from its
- * own file, the way the CPU backend does: our kernels (NATIVE, also built
- * under emulation) and cuDNN/cuBLAS (VENDOR, never emulated). */
+ * own file, the way the CPU backend does: our kernels (NATIVE) and
+ * cuDNN/cuBLAS (VENDOR; under emulation, on the conformance double of
+ * src/cuda/vendor_emu). */
 void cnn_cuda_register_elementwise(cnn_op_fn *native);
 void cnn_cuda_register_loss(cnn_op_fn *native);
 void cnn_cuda_register_dropout(cnn_op_fn *native);
@@ -79,7 +95,6 @@ void cnn_cuda_register_lrn(cnn_op_fn *native);
 void cnn_cuda_register_batchnorm(cnn_op_fn *native);
 void cnn_cuda_register_linear(cnn_op_fn *native);
 void cnn_cuda_register_conv(cnn_op_fn *native);
-#ifndef CNN_CUDA_EMULATION
 void cnn_cuda_register_linear_cublas(cnn_op_fn *vendor);
 #ifdef CNN_HAVE_CUDNN
 void cnn_cuda_register_conv_cudnn(cnn_op_fn *vendor);
@@ -87,7 +102,6 @@ void cnn_cuda_register_pool_cudnn(cnn_op_fn *vendor);
 void cnn_cuda_register_batchnorm_cudnn(cnn_op_fn *vendor);
 void cnn_cuda_register_lrn_cudnn(cnn_op_fn *vendor);
 void cnn_cuda_register_activation_cudnn(cnn_op_fn *vendor);
-#endif
 #endif
 
 #ifndef CNN_CUDA_EMULATION

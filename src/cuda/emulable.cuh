@@ -13,9 +13,14 @@
 
 /* Launches `kernel` and evaluates to the launch's cudaError_t, so that
  * every launch is checked: CNN_LAUNCH(k, grid, block, shmem, stream, a...). */
+/* The launch's error; with CNN_CUDA_SYNC=1 the launch also waits for its
+ * kernel, so that an asynchronous fault is this launch's error
+ * (src/cuda/backend.cu). */
+cudaError_t cnn_cuda_after_launch(cudaStream_t stream, cudaError_t launch);
+
 #define CNN_LAUNCH(kernel, grid, block, shmem, stream, ...)                  \
     ((kernel)<<<(grid), (block), (shmem), (stream)>>>(__VA_ARGS__),           \
-     cudaGetLastError())
+     cnn_cuda_after_launch((stream), cudaGetLastError()))
 
 /* Static shared memory: CNN_SHARED(float, tile, [32][33]) declares
  * `__shared__ float tile[32][33]`; leave dims empty for a scalar. */

@@ -8,13 +8,17 @@
  *   backward adds with atomics where windows overlap), NaN propagated, so a
  *   window with a NaN gives NaN as on the CPU, and padding never wins.
  *   Which element of a window with a tied maximum (or with NaNs) receives
- *   the gradient is not documented by cuDNN: the CPU gives it to the first
- *   maximum in row-major order, or to the last NaN. Inputs without ties
- *   agree; tied windows are a known possible difference of this engine.
+ *   the gradient is not documented by cuDNN, while the CPU gives it to the
+ *   first maximum in row-major order, or to the last NaN. Since that
+ *   cannot be made to match, the max-pooling backward is unsupported on
+ *   this engine (CNN_ERR_UNSUPPORTED: AUTO runs our kernel, which routes
+ *   as the CPU does); the forward, whose value has no such choice, stays.
  * - average pooling counts the padding
  *   (CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING): the divisor is always
  *   kernel_h kernel_w, as on the CPU, since in floor mode with padding at
- *   most half the kernel no window reaches past the padding. */
+ *   most half the kernel no window reaches past the padding. Its backward
+ *   agrees with the CPU's within float rounding (cuDNN's order of adding
+ *   the shares of overlapping windows is its own), as our kernels do. */
 #include "vendor_cudnn.cuh"
 #include "cnn/pool.h"
 
@@ -103,6 +107,13 @@ static cnn_status pool2d_backward(const cnn_op_args *args)
         static_cast<const cnn_pool2d_params *>(args->params);
     cnn_tensor *dx = args->out[0];
     const cnn_tensor *dy = args->in[0];
+    if (p->mode == CNN_POOL_MAX)
+        return cnn_backend_error(cnn_cuda_host, CNN_ERR_UNSUPPORTED,
+                                 "pool2d_backward: cuDNN does not document "
+                                 "which tied maximum or NaN receives the "
+                                 "gradient, so its max-pooling backward "
+                                 "cannot match the CPU's; use the native "
+                                 "engine");
     pool_call c;
     cnn_status s = prepare_pool2d(args, "pool2d_backward", dx->dims, dy->dims,
                                   &c);

@@ -10,7 +10,7 @@ cnn_status cnn_cublas_check(cnn_cuda_context *ctx, cublasStatus_t status,
                             const char *what)
 {
     if (status == CUBLAS_STATUS_SUCCESS)
-        return CNN_OK;
+        return cnn_cuda_sync_after(ctx, what);
     cnn_status ours;
     switch (status) {
     case CUBLAS_STATUS_ALLOC_FAILED:
@@ -23,12 +23,14 @@ cnn_status cnn_cublas_check(cnn_cuda_context *ctx, cublasStatus_t status,
     case CUBLAS_STATUS_INVALID_VALUE: /* the core checked the arguments */
         ours = CNN_ERR_INTERNAL;
         break;
-    case CUBLAS_STATUS_EXECUTION_FAILED: {
-        /* A kernel fault is the runtime's sticky error: report that, so
-         * the device is marked lost. */
-        cudaError_t err = cudaGetLastError();
-        if (err != cudaSuccess)
-            return cnn_cuda_check(ctx, err, what);
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+    case CUBLAS_STATUS_INTERNAL_ERROR: {
+        /* A kernel fault is the context's sticky error, which a query of
+         * the stream reports (cuBLAS's runtime is not ours): report that,
+         * so the device is marked lost. */
+        cnn_status s = cnn_cuda_vendor_fault(ctx, what);
+        if (s != CNN_OK)
+            return s;
         ours = CNN_ERR_DEVICE;
         break;
     }

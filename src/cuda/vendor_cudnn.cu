@@ -29,19 +29,34 @@ cnn_status cnn_cudnn_begin(const cnn_op_args *args, cnn_cuda_context **ctx,
     return CNN_OK;
 }
 
+/* cuDNN 9 statuses by category (cudnnStatus_t in the cudnn_graph API
+ * reference). Everything that means "this call cannot run here" is
+ * CNN_ERR_UNSUPPORTED, so that AUTO falls back to our kernels: the
+ * NOT_SUPPORTED category (shape, layout, architecture, a sub-library that
+ * is unavailable, ...), a pointer an algorithm cannot use
+ * (BAD_PARAM_MISALIGNED_POINTER: a wrapped buffer aligned to its elements
+ * but not to what the kernel wants), and a sub-library that failed to load
+ * or does not match (libcudnn_cnn.so.9 missing must not break every
+ * convolution). */
 static cnn_status status_of(cudnnStatus_t status)
 {
+    switch (status) {
+    case CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER:
+    case CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED:
+    case CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH:
+        return CNN_ERR_UNSUPPORTED;
+    case CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED:
+    case CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED:
+        return CNN_ERR_OUT_OF_MEMORY;
+    default:
+        break;
+    }
     switch (CUDNN_STATUS_CATEGORY(status)) {
     case CUDNN_STATUS_NOT_SUPPORTED:
         return CNN_ERR_UNSUPPORTED;
     case CUDNN_STATUS_BAD_PARAM:
         return CNN_ERR_INTERNAL;
-    case CUDNN_STATUS_INTERNAL_ERROR:
-        return status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
-                       status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED
-                   ? CNN_ERR_OUT_OF_MEMORY
-                   : CNN_ERR_DEVICE;
-    default: /* not initialised, a sub-library missing, execution failed */
+    default: /* not initialised, internal errors, execution failed */
         return CNN_ERR_DEVICE;
     }
 }
@@ -50,13 +65,15 @@ cnn_status cnn_cudnn_check(cnn_cuda_context *ctx, cudnnStatus_t status,
                            const char *what)
 {
     if (status == CUDNN_STATUS_SUCCESS)
-        return CNN_OK;
-    /* A kernel fault behind an execution failure is the runtime's sticky
-     * error: report that, so the device is marked lost. */
-    if (CUDNN_STATUS_CATEGORY(status) == CUDNN_STATUS_EXECUTION_FAILED) {
-        cudaError_t err = cudaGetLastError();
-        if (err != cudaSuccess)
-            return cnn_cuda_check(ctx, err, what);
+        return cnn_cuda_sync_after(ctx, what);
+    /* A kernel fault behind a failure is the context's sticky error:
+     * report that, so the device is marked lost. */
+    int category = CUDNN_STATUS_CATEGORY(status);
+    if (category == CUDNN_STATUS_EXECUTION_FAILED ||
+        category == CUDNN_STATUS_INTERNAL_ERROR) {
+        cnn_status s = cnn_cuda_vendor_fault(ctx, what);
+        if (s != CNN_OK)
+            return s;
     }
     char detail[256] = "";
     cudnnGetLastErrorString(detail, sizeof detail);

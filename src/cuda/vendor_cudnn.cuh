@@ -17,10 +17,15 @@ cnn_status cnn_cudnn_begin(const cnn_op_args *args, cnn_cuda_context **ctx,
                            cudnnHandle_t *handle);
 
 /* Maps a cuDNN status to ours and records a message naming `what`:
- * allocation failures are CNN_ERR_OUT_OF_MEMORY, "not supported" is
- * CNN_ERR_UNSUPPORTED, execution failures are device errors (a sticky CUDA
- * error behind them marks the device lost), a rejected parameter is
- * CNN_ERR_INTERNAL (the core validated the arguments, so it is our bug). */
+ * allocation failures are CNN_ERR_OUT_OF_MEMORY; every status that means
+ * "cannot run here" (the NOT_SUPPORTED category,
+ * BAD_PARAM_MISALIGNED_POINTER, a sub-library that failed to load or does
+ * not match) is CNN_ERR_UNSUPPORTED, so AUTO falls back to our kernels;
+ * execution and internal failures are device errors (a sticky fault of the
+ * device's context behind them marks the device lost); any other rejected
+ * parameter is CNN_ERR_INTERNAL (the core validated the arguments, so it is
+ * our bug). On success, with CNN_CUDA_SYNC=1, waits for the stream so that
+ * an asynchronous fault is reported against `what`. */
 cnn_status cnn_cudnn_check(cnn_cuda_context *ctx, cudnnStatus_t status,
                            const char *what);
 
