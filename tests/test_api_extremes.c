@@ -1775,6 +1775,12 @@ static const char *const no_input[] = {
     "cnn_model_by_name", "cnn_tensor_zeros", "cnn_tensor_uniform",
     "cnn_global_avgpool_backward", "cnn_dropout_backward",
     "cnn_sgd_apply", "cnn_split",
+    /* image sources: bad parameters, extreme sizes and files are cases of
+     * test_images and test_image_data */
+    "cnn_image_params_default", "cnn_dataset_open_images",
+    "cnn_dataset_open_image_list", "cnn_dataset_open_cifar10",
+    "cnn_dataset_open_synthetic", "cnn_dataset_class_name",
+    "cnn_dataset_sample_path", "cnn_dataset_skipped",
     /* (the last lines: exercised inside other cases' functions) */
 };
 
